@@ -1,0 +1,3 @@
+module github.com/goushi/goushi
+
+go 1.26.8
