@@ -1,24 +1,155 @@
 package tensor
 
+import (
+	"fmt"
+	"sync"
+)
+
+// minParallelFlops is the size, in floating-point operations (2·m·n·k),
+// below which a product runs on the caller's goroutine: about 5 µs of work
+// at 100 GFLOP/s, which is the cost of handing work to the pool and waiting
+// for it on the 2-core Zen 5 machine the package was tuned on.
+const minParallelFlops = 1 << 19
+
+// gemvMaxRows is the largest m for which an NT product takes the GEMV path,
+// which streams B (n, k) row by row without packing it.
+const gemvMaxRows = 8
+
 // Gemm computes C = alpha*op(A)*op(B) + beta*C, where op(X) is X or its
 // transpose. op(A) is (m, k), op(B) is (k, n) and C is (m, n), all row-major
 // with leading dimensions lda, ldb and ldc. When beta is 0, C is not read, so
-// NaN in C does not propagate.
+// NaN in C does not propagate; when alpha or k is 0, A and B are not read
+// and C = beta*C. It panics when a slice is too short for its
+// shape or a leading dimension is smaller than its row.
+//
+// Large products are split over the worker pool. For m <= 8 with B
+// transposed and A not (activations times an nn.Linear weight (n, k)), B is
+// streamed once without packing.
 func Gemm(transA, transB bool, m, n, k int, alpha float32,
 	a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	gemmRef(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	gemm(active, true, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // GemmBatched runs batch independent products C_i = alpha*op(A_i)*op(B_i) +
-// beta*C_i, where X_i starts at offset i*strideX in its slice.
+// beta*C_i, where X_i starts at offset i*strideX in its slice. Small
+// products run one per worker; large ones are each split over the pool.
 func GemmBatched(transA, transB bool, batch, m, n, k int, alpha float32,
 	a []float32, lda, strideA int, b []float32, ldb, strideB int,
 	beta float32, c []float32, ldc, strideC int) {
+	if batch < 0 || strideA < 0 || strideB < 0 || strideC < 0 {
+		panic("tensor: GemmBatched: negative batch or stride")
+	}
+	if batch == 0 {
+		return
+	}
+	last := batch - 1
+	checkGemm(transA, transB, m, n, k, a[min(last*strideA, len(a)):], lda,
+		b[min(last*strideB, len(b)):], ldb, c[min(last*strideC, len(c)):], ldc)
+	ks := active
+	one := func(i int, par bool) {
+		gemm(ks, par, transA, transB, m, n, k, alpha, a[i*strideA:], lda,
+			b[i*strideB:], ldb, beta, c[i*strideC:], ldc)
+	}
+	w := Workers()
+	flops := 2 * m * n * k
+	if w > 1 && batch >= w && (batch >= 4*w || flops < 1<<24) {
+		grain := max(1, minParallelFlops/max(flops, 1))
+		ParallelGrain(batch, grain, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				one(i, false)
+			}
+		})
+		return
+	}
 	for i := 0; i < batch; i++ {
-		Gemm(transA, transB, m, n, k, alpha, a[i*strideA:], lda, b[i*strideB:], ldb,
-			beta, c[i*strideC:], ldc)
+		one(i, true)
 	}
 }
+
+// checkGemm panics unless every slice covers its (rows, cols) shape with its
+// leading dimension.
+func checkGemm(transA, transB bool, m, n, k int,
+	a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("tensor: Gemm: negative size m=%d n=%d k=%d", m, n, k))
+	}
+	ar, ac := m, k
+	if transA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	checkMatrix("A", a, ar, ac, lda)
+	checkMatrix("B", b, br, bc, ldb)
+	checkMatrix("C", c, m, n, ldc)
+}
+
+func checkMatrix(name string, x []float32, rows, cols, ld int) {
+	if ld < max(cols, 1) {
+		panic(fmt.Sprintf("tensor: Gemm: leading dimension %d of %s is below its %d columns",
+			ld, name, cols))
+	}
+	if rows > 0 && cols > 0 && len(x) < (rows-1)*ld+cols {
+		panic(fmt.Sprintf("tensor: Gemm: %s has %d values, too few for (%d, %d) with stride %d",
+			name, len(x), rows, cols, ld))
+	}
+}
+
+// gemm runs the product on kernel set ks, on the worker pool when par is set
+// and the product is large enough. The arguments are already checked.
+func gemm(ks *kernelSet, par bool, transA, transB bool, m, n, k int, alpha float32,
+	a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		scaleMatrix(c, m, n, ldc, beta)
+		return
+	}
+	if par && 2*m*n*k < minParallelFlops {
+		par = false
+	}
+	if !transA && transB && m <= gemvMaxRows {
+		gemvNT(ks, par, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	gemmBlocked(ks, par, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// scaleMatrix sets C = beta*C, writing zeros without reading C when beta
+// is 0.
+func scaleMatrix(c []float32, m, n, ldc int, beta float32) {
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		if beta != 1 {
+			for j := range row {
+				row[j] *= beta
+			}
+		}
+	}
+}
+
+// bufPool recycles packing buffers between calls.
+var bufPool sync.Pool
+
+// getBuf returns a buffer of at least n floats with unspecified contents.
+func getBuf(n int) *[]float32 {
+	if p, ok := bufPool.Get().(*[]float32); ok && cap(*p) >= n {
+		*p = (*p)[:n]
+		return p
+	}
+	s := make([]float32, n, n+n/4)
+	return &s
+}
+
+func putBuf(p *[]float32) { bufPool.Put(p) }
 
 // gemmRef is the plain triple loop that every optimised path is tested against.
 func gemmRef(transA, transB bool, m, n, k int, alpha float32,

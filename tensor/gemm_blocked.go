@@ -1,0 +1,194 @@
+package tensor
+
+// The packed, cache-blocked product in the BLIS style. For each nc-wide
+// column block of op(B) and each kc-deep slice of k, op(B) is packed once
+// into nr-wide micro-panels (kc, nr) shared by all workers. The rows of
+// op(A) are split into blocks of at most about mc rows; each task packs its
+// block into mr-tall micro-panels (kc, mr) and runs the microkernel over
+// every (mr, nr) tile of its block, B micro-panel outer so that it stays in
+// L1 while the packed A block streams from L2.
+
+// gemmBlocked computes C = alpha*op(A)*op(B) + beta*C with k > 0.
+func gemmBlocked(ks *kernelSet, par bool, transA, transB bool, m, n, k int, alpha float32,
+	a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	mr, nr := ks.mr, ks.nr
+	workers := 1
+	if par {
+		workers = Workers()
+	}
+	kcMax := min(ks.kc, k)
+	ncMax := min(ks.nc, n)
+	bbuf := getBuf(roundUp(ncMax, nr) * kcMax)
+	defer putBuf(bbuf)
+	bp := *bbuf
+
+	for jc := 0; jc < n; jc += ks.nc {
+		nb := min(ks.nc, n-jc)
+		panels := (nb + nr - 1) / nr
+		for pc := 0; pc < k; pc += ks.kc {
+			kb := min(ks.kc, k-pc)
+			betaBlock := beta
+			if pc > 0 {
+				betaBlock = 1
+			}
+
+			packB := func(lo, hi int) {
+				for q := lo; q < hi; q++ {
+					j := jc + q*nr
+					packBPanel(bp[q*kb*nr:(q+1)*kb*nr], transB, b, ldb, pc, kb, j, min(nr, n-j), nr)
+				}
+			}
+			if workers > 1 {
+				// About 16K floats per range, so that packing a small B
+				// stays on one goroutine.
+				ParallelGrain(panels, max(1, (1<<14)/(kb*nr)), packB)
+			} else {
+				packB(0, panels)
+			}
+
+			plan := planTasks(m, panels, mr, ks.mc, workers)
+			task := func(lo, hi int) {
+				abuf := getBuf(plan.maxRows * kb)
+				for t := lo; t < hi; t++ {
+					i0, i1, q0, q1 := plan.task(t, m, mr, panels)
+					ap := (*abuf)[:roundUp(i1-i0, mr)*kb]
+					packABlock(ap, transA, a, lda, i0, i1-i0, pc, kb, mr)
+					macroKernel(ks, ap, bp, c, ldc, i0, i1, jc, q0, q1, n, kb, alpha, betaBlock)
+				}
+				putBuf(abuf)
+			}
+			if plan.tasks > 1 {
+				Parallel(plan.tasks, task)
+			} else {
+				task(0, 1)
+			}
+		}
+	}
+}
+
+// taskPlan splits the (m, panels) grid of one packed block into rowBlocks ×
+// colBlocks tasks whose sizes differ by at most one tile.
+type taskPlan struct {
+	rowBlocks, colBlocks, tasks int
+	mtiles                      int
+	maxRows                     int // rows of the largest row block, rounded up to mr
+}
+
+func planTasks(m, panels, mr, mc, workers int) taskPlan {
+	mtiles := (m + mr - 1) / mr
+	rb := min((mtiles*mr+mc-1)/mc, mtiles)
+	cb := 1
+	if workers > 1 {
+		if rb >= workers {
+			rb = min(roundUp(rb, workers), mtiles)
+		} else {
+			cb = min(panels, (2*workers+rb-1)/rb)
+		}
+	}
+	return taskPlan{
+		rowBlocks: rb, colBlocks: cb, tasks: rb * cb, mtiles: mtiles,
+		maxRows: ((mtiles + rb - 1) / rb) * mr,
+	}
+}
+
+// task returns the rows [i0, i1) and B panels [q0, q1) of task t.
+func (p taskPlan) task(t, m, mr, panels int) (i0, i1, q0, q1 int) {
+	r, cc := t/p.colBlocks, t%p.colBlocks
+	i0 = r * p.mtiles / p.rowBlocks * mr
+	i1 = min((r+1)*p.mtiles/p.rowBlocks*mr, m)
+	q0 = cc * panels / p.colBlocks
+	q1 = (cc + 1) * panels / p.colBlocks
+	return
+}
+
+// macroKernel runs the microkernel over rows [i0, i1) of C and the columns
+// of B panels [q0, q1) of the column block that starts at jc. Tiles that
+// stick out of C are computed into a scratch tile and merged.
+func macroKernel(ks *kernelSet, ap, bp, c []float32, ldc, i0, i1, jc, q0, q1, n, kb int,
+	alpha, beta float32) {
+	mr, nr := ks.mr, ks.nr
+	var edge [16 * 64]float32 // scratch tile, large enough for every kernel set's mr×nr
+	for q := q0; q < q1; q++ {
+		bpanel := bp[q*kb*nr:]
+		j := jc + q*nr
+		w := min(nr, n-j)
+		for i := i0; i < i1; i += mr {
+			h := min(mr, i1-i)
+			apanel := ap[(i-i0)*kb:]
+			if h == mr && w == nr {
+				ks.micro(kb, &apanel[0], &bpanel[0], &c[i*ldc+j], ldc, alpha, beta)
+				continue
+			}
+			ks.micro(kb, &apanel[0], &bpanel[0], &edge[0], nr, alpha, 0)
+			for r := 0; r < h; r++ {
+				dst := c[(i+r)*ldc+j : (i+r)*ldc+j+w]
+				src := edge[r*nr : r*nr+w]
+				if beta == 0 {
+					copy(dst, src)
+					continue
+				}
+				for x := range dst {
+					dst[x] = src[x] + beta*dst[x]
+				}
+			}
+		}
+	}
+}
+
+// packABlock packs rows [i0, i0+rows) and columns [p0, p0+kb) of op(A) into
+// mr-tall micro-panels: element (i, p) of tile t lands at t*kb*mr + p*mr + i.
+// Rows past the end of the block are zero.
+func packABlock(dst []float32, transA bool, a []float32, lda, i0, rows, p0, kb, mr int) {
+	for t := 0; t*mr < rows; t++ {
+		d := dst[t*kb*mr : (t+1)*kb*mr]
+		i := i0 + t*mr
+		h := min(mr, rows-t*mr)
+		if transA {
+			for p := 0; p < kb; p++ {
+				src := a[(p0+p)*lda+i : (p0+p)*lda+i+h]
+				row := d[p*mr : p*mr+mr]
+				copy(row, src)
+				clear(row[h:])
+			}
+			continue
+		}
+		for r := 0; r < h; r++ {
+			src := a[(i+r)*lda+p0 : (i+r)*lda+p0+kb]
+			for p, v := range src {
+				d[p*mr+r] = v
+			}
+		}
+		for r := h; r < mr; r++ {
+			for p := 0; p < kb; p++ {
+				d[p*mr+r] = 0
+			}
+		}
+	}
+}
+
+// packBPanel packs rows [p0, p0+kb) and columns [j, j+w) of op(B) into one
+// nr-wide micro-panel: element (p, j+x) lands at p*nr + x. Columns past w
+// are zero.
+func packBPanel(dst []float32, transB bool, b []float32, ldb, p0, kb, j, w, nr int) {
+	if !transB {
+		for p := 0; p < kb; p++ {
+			row := dst[p*nr : p*nr+nr]
+			copy(row, b[(p0+p)*ldb+j:(p0+p)*ldb+j+w])
+			clear(row[w:])
+		}
+		return
+	}
+	for x := 0; x < w; x++ {
+		src := b[(j+x)*ldb+p0 : (j+x)*ldb+p0+kb]
+		for p, v := range src {
+			dst[p*nr+x] = v
+		}
+	}
+	for x := w; x < nr; x++ {
+		for p := 0; p < kb; p++ {
+			dst[p*nr+x] = 0
+		}
+	}
+}
+
+func roundUp(x, to int) int { return (x + to - 1) / to * to }

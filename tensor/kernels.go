@@ -1,0 +1,83 @@
+package tensor
+
+import (
+	"fmt"
+	"os"
+	"strings"
+)
+
+// kernelSet is one implementation of the inner loops: the GEMM microkernel
+// with its register tile and cache block sizes, and the vector kernels used
+// by the GEMV path and the elementwise operations.
+type kernelSet struct {
+	name string
+
+	// mr×nr is the register tile of the microkernel; kc, mc and nc are the
+	// cache blocks of the packed GEMM (see README.md for how they were chosen).
+	mr, nr     int
+	kc, mc, nc int
+
+	// micro computes the mr×nr tile C = alpha*Ap*Bp + beta*C from a packed A
+	// micro-panel (k, mr) and a packed B micro-panel (k, nr), with ldc in
+	// elements. When beta is 0 it does not read C.
+	micro func(k int, a, b, c *float32, ldc int, alpha, beta float32)
+
+	// dotNT4 sets out[4*i+j] to dot(a row i, b row j) for 4 rows of a and 4
+	// rows of b, each of length k (a multiple of vecLen), with row strides
+	// lda and ldb in elements. dotNT1 does the same for 1 row of a.
+	dotNT4 func(k int, a *float32, lda int, b *float32, ldb int, out *float32)
+	dotNT1 func(k int, a *float32, b *float32, ldb int, out *float32)
+	vecLen int
+}
+
+// active is the kernel set in use. It is chosen at start-up and changed only
+// by SetKernels.
+var active = defaultKernels()
+
+// kernelSets lists the kernel sets this machine supports, fastest first; the
+// generic pure-Go set is always last.
+var kernelSets = supportedKernels()
+
+func defaultKernels() *kernelSet {
+	sets := supportedKernels()
+	if name := os.Getenv("GOUSHI_KERNELS"); name != "" {
+		for _, s := range sets {
+			if s.name == name {
+				return s
+			}
+		}
+		// NOTE: an unknown or unsupported value falls back to the best set
+		// instead of failing, because a package initialiser cannot return an
+		// error; SetKernels reports the same mistake as an error.
+	}
+	return sets[0]
+}
+
+// Kernels returns the names of the kernel paths this machine supports,
+// fastest first: some of "avx512", "avx2" and always "generic".
+func Kernels() []string {
+	names := make([]string, len(kernelSets))
+	for i, s := range kernelSets {
+		names[i] = s.name
+	}
+	return names
+}
+
+// KernelName returns the name of the kernel path in use. At start-up it is
+// the fastest supported path, or the one named by the GOUSHI_KERNELS
+// environment variable when this machine supports it.
+func KernelName() string { return active.name }
+
+// SetKernels switches every kernel to the named path (one of Kernels()). It
+// must not run concurrently with other calls into the package; tests and
+// benchmarks call it between runs.
+func SetKernels(name string) error {
+	for _, s := range kernelSets {
+		if s.name == name {
+			active = s
+			return nil
+		}
+	}
+	return fmt.Errorf("tensor: kernel path %q is not supported on this machine; use one of %s",
+		name, strings.Join(Kernels(), ", "))
+}

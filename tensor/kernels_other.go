@@ -1,0 +1,5 @@
+//go:build !amd64 || purego
+
+package tensor
+
+func supportedKernels() []*kernelSet { return []*kernelSet{genericKernels} }

@@ -1,0 +1,108 @@
+package tensor
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// The worker pool: GOMAXPROCS-1 long-lived goroutines plus the calling
+// goroutine, created on first use. A parallel call publishes a job with a
+// fixed set of chunks; helpers and the caller claim chunks with an atomic
+// counter. The caller keeps claiming until no chunk is left, so a call never
+// waits for a helper to become free and nested calls cannot deadlock: at
+// worst the caller runs every chunk itself.
+
+type poolJob struct {
+	next    atomic.Int64 // next unclaimed chunk
+	chunks  int64
+	n       int
+	size    int // indices per chunk, except the last
+	fn      func(lo, hi int)
+	pending sync.WaitGroup // chunks not yet finished
+}
+
+// run claims and runs chunks until none is left.
+func (j *poolJob) run() {
+	for {
+		c := j.next.Add(1) - 1
+		if c >= j.chunks {
+			return
+		}
+		lo := int(c) * j.size
+		hi := min(lo+j.size, j.n)
+		j.fn(lo, hi)
+		j.pending.Done()
+	}
+}
+
+var (
+	poolOnce    sync.Once
+	poolWorkers int
+	poolQueue   chan *poolJob
+)
+
+func startPool() {
+	poolWorkers = max(runtime.GOMAXPROCS(0), 1)
+	poolQueue = make(chan *poolJob, 4*poolWorkers)
+	for i := 1; i < poolWorkers; i++ {
+		go func() {
+			for j := range poolQueue {
+				j.run()
+			}
+		}()
+	}
+}
+
+// Workers returns the number of goroutines that parallel kernels use: the
+// value of GOMAXPROCS when the pool was first used.
+func Workers() int {
+	poolOnce.Do(startPool)
+	return poolWorkers
+}
+
+// Parallel runs fn over [0, n) split into contiguous ranges spread over the
+// worker pool, and returns when every range is done. The grain is one index:
+// each index should cost at least a few microseconds (a row of a few
+// thousand floats, one attention head), because n indices may become n
+// tasks. Use ParallelGrain for cheaper indices. fn runs on the caller's
+// goroutine alone when n is 1 or the pool has one worker. fn must be safe to
+// call concurrently on disjoint ranges.
+func Parallel(n int, fn func(lo, hi int)) {
+	ParallelGrain(n, 1, fn)
+}
+
+// ParallelGrain is Parallel with ranges of at least grain indices (the last
+// range may be shorter). When n <= grain, fn(0, n) runs on the caller's
+// goroutine. It makes at most 4 ranges per worker so that a worker slowed by
+// other load is balanced by the rest.
+func ParallelGrain(n, grain int, fn func(lo, hi int)) {
+	if n <= 0 {
+		return
+	}
+	grain = max(grain, 1)
+	w := Workers()
+	if w == 1 || n <= grain {
+		fn(0, n)
+		return
+	}
+	chunks := min((n+grain-1)/grain, 4*w)
+	size := (n + chunks - 1) / chunks
+	chunks = (n + size - 1) / size
+	if chunks == 1 {
+		fn(0, n)
+		return
+	}
+	j := &poolJob{chunks: int64(chunks), n: n, size: size, fn: fn}
+	j.pending.Add(chunks)
+	for i := 0; i < min(w-1, chunks-1); i++ {
+		select {
+		case poolQueue <- j:
+		default:
+			// Every helper is busy and the queue is full: the caller runs
+			// the remaining chunks itself.
+		}
+	}
+	j.run()
+	j.pending.Wait()
+}
