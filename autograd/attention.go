@@ -1,0 +1,173 @@
+package autograd
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/goushi/goushi/tensor"
+)
+
+// CausalSelfAttention computes multi-head causal attention from the packed
+// projections qkv (B·T, 3C), whose row holds q, k and v in that order and
+// head h in columns h·hd..(h+1)·hd of each, with hd = C/H. It returns the
+// heads' outputs side by side as (B·T, C), before the output projection.
+//
+// Position i attends to positions 0..i of its own sequence with weights
+// softmax(q·kᵀ/√hd); on a tape with dropout > 0 those weights pass through
+// dropout. The op is fused: the only (B, H, T, T) buffer it keeps is the
+// attention probabilities, reused in place by the backward pass, and the
+// per-head scratch matrices are (T, T) per worker.
+func CausalSelfAttention(tp *Tape, qkv *Var, B, T, H int, dropout float32) *Var {
+	c3 := qkv.Value.Cols()
+	if c3%3 != 0 || qkv.Value.Rows() != B*T || (c3/3)%H != 0 {
+		panic(fmt.Sprintf("autograd: attention of qkv %v with B=%d T=%d H=%d",
+			qkv.Value.Shape, B, T, H))
+	}
+	if dropout < 0 || dropout >= 1 {
+		panic(fmt.Sprintf("autograd: attention dropout %g outside [0, 1)", dropout))
+	}
+	a := attention{B: B, T: T, H: H, C: c3 / 3, hd: c3 / 3 / H}
+	a.scale = float32(1 / math.Sqrt(float64(a.hd)))
+	if tp != nil && dropout > 0 {
+		a.dropout = dropout
+		a.stream = tp.nextDropoutStream()
+	}
+
+	out := tp.NewVar(tp.AllocNoZero(B*T, a.C))
+	// probs (B, H, T, T): the causal softmax weights before dropout. In no-grad
+	// mode one (T, T) matrix per worker is enough.
+	workers := min(maxWorkers(), B*H)
+	var probs, scratch *tensor.Tensor
+	if tp.needsGrad() {
+		probs = tp.AllocNoZero(B*H, T, T)
+	} else {
+		probs = tp.AllocNoZero(workers, T, T)
+	}
+	if a.dropout > 0 {
+		scratch = tp.AllocNoZero(workers, T, T)
+	}
+	parallelFor(B*H, workers, func(w, bh int) {
+		p := probs.Data[bh*T*T : (bh+1)*T*T]
+		if !tp.needsGrad() {
+			p = probs.Data[w*T*T : (w+1)*T*T]
+		}
+		var s []float32
+		if scratch != nil {
+			s = scratch.Data[w*T*T : (w+1)*T*T]
+		}
+		a.forward(bh, qkv.Value.Data, out.Value.Data, p, s)
+	})
+	if !tp.needsGrad() {
+		return out
+	}
+
+	tp.Push(func() {
+		if out.Grad == nil {
+			return
+		}
+		dqkv := tp.Grad(qkv)
+		// Two (T, T) scratch matrices per worker: dP, and P after dropout.
+		work := tp.AllocNoZero(workers, 2, T, T)
+		parallelFor(B*H, workers, func(w, bh int) {
+			s := work.Data[w*2*T*T : (w+1)*2*T*T]
+			a.backward(bh, qkv.Value.Data, out.Grad.Data, dqkv,
+				probs.Data[bh*T*T:(bh+1)*T*T], s[:T*T], s[T*T:])
+		})
+	})
+	return out
+}
+
+// attention holds the sizes of one CausalSelfAttention call.
+type attention struct {
+	B, T, H, C, hd int
+	scale          float32
+	dropout        float32
+	stream         uint64
+}
+
+// offsets returns where head h of sequence b starts in qkv (B, T, 3C) for q,
+// k and v, and in the output (B, T, C).
+func (a *attention) offsets(bh int) (q, k, v, o int) {
+	b, h := bh/a.H, bh%a.H
+	q = b*a.T*3*a.C + h*a.hd
+	return q, q + a.C, q + 2*a.C, b*a.T*a.C + h*a.hd
+}
+
+// forward computes head bh: p (T, T) gets the causal softmax of q·kᵀ·scale
+// (zero above the diagonal), and y = p'·v where p' is p after dropout,
+// built in s when dropout is on.
+func (a *attention) forward(bh int, qkv, y, p, s []float32) {
+	T, ld := a.T, 3*a.C
+	qo, ko, vo, oo := a.offsets(bh)
+	tensor.Gemm(false, true, T, T, a.hd, a.scale, qkv[qo:], ld, qkv[ko:], ld, 0, p, T)
+	for i := 0; i < T; i++ {
+		row := p[i*T : (i+1)*T]
+		tensor.Softmax(row[:i+1], row[:i+1], 1, i+1)
+		clear(row[i+1:])
+	}
+	pd := p
+	if a.dropout > 0 {
+		a.applyDropout(bh, s, p)
+		pd = s
+	}
+	tensor.Gemm(false, false, T, a.hd, T, 1, pd, T, qkv[vo:], ld, 0, y[oo:], a.C)
+}
+
+// applyDropout writes p with dropout applied into dst. Element (i, j) of
+// head bh always draws the same number from the op's stream.
+func (a *attention) applyDropout(bh int, dst, p []float32) {
+	keep := 1 / (1 - a.dropout)
+	base := uint64(bh * a.T * a.T)
+	for i, v := range p {
+		if v != 0 && !dropped(a.stream, base+uint64(i), a.dropout) {
+			dst[i] = v * keep
+		} else {
+			dst[i] = 0
+		}
+	}
+}
+
+// backward accumulates the gradient of head bh into dqkv given dy (B·T, C)
+// and the saved probabilities p, which it overwrites with dS. dp and pd are
+// (T, T) scratch.
+func (a *attention) backward(bh int, qkv, dy, dqkv, p, dp, pd []float32) {
+	T, ld := a.T, 3*a.C
+	qo, ko, vo, oo := a.offsets(bh)
+	keep := float32(1)
+	if a.dropout > 0 {
+		keep = 1 / (1 - a.dropout)
+		a.applyDropout(bh, pd, p)
+	} else {
+		pd = p
+	}
+
+	// dP' = dY · Vᵀ and dV += P'ᵀ · dY.
+	tensor.Gemm(false, true, T, T, a.hd, 1, dy[oo:], a.C, qkv[vo:], ld, 0, dp, T)
+	tensor.Gemm(true, false, T, a.hd, T, 1, pd, T, dy[oo:], a.C, 1, dqkv[vo:], ld)
+
+	// Softmax backward row by row, through the dropout mask when there is
+	// one: dS_ij = P_ij·(dP_ij − Σ_k P_ik·dP_ik), where dP = dP'·mask/(1−p).
+	for i := 0; i < T; i++ {
+		pr := p[i*T : i*T+i+1]
+		dr := dp[i*T : i*T+i+1]
+		if a.dropout > 0 {
+			pdr := pd[i*T : i*T+i+1]
+			for j := range dr {
+				if pdr[j] == 0 {
+					dr[j] = 0
+				} else {
+					dr[j] *= keep
+				}
+			}
+		}
+		dot := tensor.Dot(pr, dr)
+		for j := range pr {
+			pr[j] *= dr[j] - dot
+		}
+	}
+
+	// p now holds dS (zero above the diagonal). dQ += dS·K·scale and
+	// dK += dSᵀ·Q·scale.
+	tensor.Gemm(false, false, T, a.hd, T, a.scale, p, T, qkv[ko:], ld, 1, dqkv[qo:], ld)
+	tensor.Gemm(true, false, T, a.hd, T, a.scale, p, T, qkv[qo:], ld, 1, dqkv[ko:], ld)
+}
