@@ -1,0 +1,244 @@
+package corpus
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/encoding/simplifiedchinese"
+	"golang.org/x/text/encoding/traditionalchinese"
+	xunicode "golang.org/x/text/encoding/unicode"
+)
+
+// Encoding names returned by DecodeText.
+const (
+	EncodingUTF8    = "UTF-8"
+	EncodingUTF16LE = "UTF-16LE"
+	EncodingUTF16BE = "UTF-16BE"
+	EncodingGB18030 = "GB18030"
+	EncodingBig5    = "Big5"
+)
+
+// DecodeError reports bytes that no supported encoding could decode.
+type DecodeError struct {
+	Name string
+	// Offsets maps each encoding tried to the byte offset of the first
+	// sequence it could not decode.
+	Offsets map[string]int
+	tried   []string
+}
+
+func (e *DecodeError) Error() string {
+	parts := make([]string, 0, len(e.tried))
+	for _, enc := range e.tried {
+		parts = append(parts, fmt.Sprintf("%s at byte offset %d", enc, e.Offsets[enc]))
+	}
+	return fmt.Sprintf("%s: undecodable bytes (%s); convert the file to UTF-8",
+		e.Name, strings.Join(parts, ", "))
+}
+
+// DecodeText converts the bytes of a text file to UTF-8 and returns the
+// text with the name of the encoding it was read as. A UTF-8 or UTF-16
+// byte order mark decides the encoding. Without one, valid UTF-8 is taken
+// as UTF-8. Otherwise GB18030 (a superset of GBK and GB2312) and Big5 are
+// tried, and when both decode every byte the one whose text has more
+// common Chinese characters wins. Bytes that none of them decode give a
+// *DecodeError naming the file and the offsets.
+func DecodeText(name string, data []byte) (string, string, error) {
+	switch {
+	case bytes.HasPrefix(data, []byte{0xef, 0xbb, 0xbf}):
+		body := data[3:]
+		if off := invalidUTF8(body); off >= 0 {
+			return "", "", decodeErr(name, EncodingUTF8, off+3)
+		}
+		return string(body), EncodingUTF8, nil
+	case bytes.HasPrefix(data, []byte{0xff, 0xfe}):
+		return decodeUTF16(name, data, binary.LittleEndian)
+	case bytes.HasPrefix(data, []byte{0xfe, 0xff}):
+		return decodeUTF16(name, data, binary.BigEndian)
+	}
+	utf8Off := invalidUTF8(data)
+	if utf8Off < 0 {
+		return string(data), EncodingUTF8, nil
+	}
+
+	gb, gbOff := decodeStrict(simplifiedchinese.GB18030, data, gb18030CharLen)
+	big5, big5Off := decodeStrict(traditionalchinese.Big5, data, big5CharLen)
+	switch {
+	case gbOff < 0 && big5Off < 0:
+		if commonCharScore(big5) > commonCharScore(gb) {
+			return big5, EncodingBig5, nil
+		}
+		return gb, EncodingGB18030, nil
+	case gbOff < 0:
+		return gb, EncodingGB18030, nil
+	case big5Off < 0:
+		return big5, EncodingBig5, nil
+	}
+	return "", "", &DecodeError{
+		Name:    name,
+		Offsets: map[string]int{EncodingUTF8: utf8Off, EncodingGB18030: gbOff, EncodingBig5: big5Off},
+		tried:   []string{EncodingUTF8, EncodingGB18030, EncodingBig5},
+	}
+}
+
+func decodeErr(name, enc string, off int) *DecodeError {
+	return &DecodeError{Name: name, Offsets: map[string]int{enc: off}, tried: []string{enc}}
+}
+
+// invalidUTF8 returns the offset of the first invalid UTF-8 sequence, or
+// -1 when b is valid.
+func invalidUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return -1
+}
+
+// decodeUTF16 checks the code units for an odd length or an unpaired
+// surrogate, so the error can name the offset, and decodes with x/text.
+func decodeUTF16(name string, data []byte, order binary.ByteOrder) (string, string, error) {
+	encName, endian := EncodingUTF16LE, xunicode.LittleEndian
+	if order == binary.BigEndian {
+		encName, endian = EncodingUTF16BE, xunicode.BigEndian
+	}
+	if len(data)%2 != 0 {
+		return "", "", decodeErr(name, encName, len(data)-1)
+	}
+	for i := 2; i < len(data); i += 2 {
+		u := rune(order.Uint16(data[i:]))
+		switch {
+		case utf16.IsSurrogate(u) && u < 0xdc00:
+			if i+4 > len(data) {
+				return "", "", decodeErr(name, encName, i)
+			}
+			if next := rune(order.Uint16(data[i+2:])); next < 0xdc00 || next > 0xdfff {
+				return "", "", decodeErr(name, encName, i)
+			}
+			i += 2
+		case utf16.IsSurrogate(u):
+			return "", "", decodeErr(name, encName, i)
+		}
+	}
+	dec := xunicode.UTF16(endian, xunicode.ExpectBOM).NewDecoder()
+	out, err := dec.Bytes(data)
+	if err != nil {
+		return "", "", fmt.Errorf("%s: decode %s: %w", name, encName, err)
+	}
+	return string(out), encName, nil
+}
+
+// decodeStrict decodes data and returns the offset of the first byte
+// sequence that the encoding cannot map, or -1. The x/text decoders
+// replace such sequences with U+FFFD, so when the fast whole-buffer pass
+// shows one, a second pass decodes character by character to find it.
+func decodeStrict(enc encoding.Encoding, data []byte, charLen func([]byte) int) (string, int) {
+	out, err := enc.NewDecoder().Bytes(data)
+	if err == nil && !bytes.ContainsRune(out, utf8.RuneError) {
+		return string(out), -1
+	}
+	dec := enc.NewDecoder()
+	var dst [16]byte
+	for i := 0; i < len(data); {
+		n := charLen(data[i:])
+		if n == 0 {
+			return "", i
+		}
+		if n > 1 {
+			dec.Reset()
+			nDst, _, err := dec.Transform(dst[:], data[i:i+n], true)
+			if err != nil || bytes.ContainsRune(dst[:nDst], utf8.RuneError) {
+				return "", i
+			}
+		}
+		i += n
+	}
+	// Every character maps, so the U+FFFD was encoded in the input itself.
+	return string(out), -1
+}
+
+// gb18030CharLen returns the length of the GB18030 character at the start
+// of b from its byte ranges, or 0 when the bytes cannot start one.
+func gb18030CharLen(b []byte) int {
+	c0 := b[0]
+	switch {
+	case c0 < 0x80:
+		return 1
+	case c0 == 0x80 || c0 == 0xff || len(b) < 2:
+		return 0
+	}
+	c1 := b[1]
+	if (c1 >= 0x40 && c1 <= 0x7e) || (c1 >= 0x80 && c1 <= 0xfe) {
+		return 2
+	}
+	if len(b) >= 4 && c1 >= 0x30 && c1 <= 0x39 && b[2] >= 0x81 && b[2] <= 0xfe &&
+		b[3] >= 0x30 && b[3] <= 0x39 {
+		return 4
+	}
+	return 0
+}
+
+// big5CharLen returns the length of the Big5 character at the start of b,
+// or 0 when the bytes cannot start one.
+func big5CharLen(b []byte) int {
+	c0 := b[0]
+	switch {
+	case c0 < 0x80:
+		return 1
+	case c0 == 0x80 || c0 == 0xff || len(b) < 2:
+		return 0
+	}
+	if c1 := b[1]; (c1 >= 0x40 && c1 <= 0x7e) || (c1 >= 0xa1 && c1 <= 0xfe) {
+		return 2
+	}
+	return 0
+}
+
+// commonChars are frequent Chinese characters in both simplified and
+// traditional forms. Text decoded with the wrong legacy encoding turns
+// into rare characters, so the share of these tells the two apart.
+const commonChars = "的一是不了在人有我他这這个個们們中来來上大为為和国國地到以说說时時要" +
+	"就出会會可也你对對生能而子那得于於着著下自之年过過发發后後作里裏用道行所然家种種事成" +
+	"方多经經么麼去法学學如都同现現当當没沒动動面起看定天分还還进進好小部其些主样樣理心她" +
+	"本前开開但因只从從想实實日月水山风風花春秋雨无無不长長见見明白今东東西南北几幾头頭手" +
+	"心情爱愛吗嗎呢吧啊很真买買卖賣钱錢店吃喝话話问問说請请谢謝再还"
+
+var commonCharSet = func() map[rune]bool {
+	m := map[rune]bool{}
+	for _, r := range commonChars {
+		m[r] = true
+	}
+	return m
+}()
+
+// commonCharScore returns the share of Han characters in s that are in
+// commonCharSet, minus the share of characters that ordinary Chinese text
+// does not contain (private use, Hangul, kana).
+func commonCharScore(s string) float64 {
+	han, common, odd := 0, 0, 0
+	for _, r := range s {
+		switch {
+		case unicode.Is(unicode.Han, r):
+			han++
+			if commonCharSet[r] {
+				common++
+			}
+		case unicode.In(r, unicode.Co, unicode.Hangul, unicode.Hiragana, unicode.Katakana):
+			odd++
+		}
+	}
+	total := han + odd
+	if total == 0 {
+		return 0
+	}
+	return float64(common-odd) / float64(total)
+}
