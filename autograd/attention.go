@@ -47,10 +47,11 @@ func CausalSelfAttention(tp *Tape, qkv *Var, B, T, H int, dropout float32) *Var 
 		scratch = tp.AllocNoZero(workers, T, T)
 	}
 	parallelFor(B*H, workers, func(w, bh int) {
-		p := probs.Data[bh*T*T : (bh+1)*T*T]
+		slot := bh
 		if !tp.needsGrad() {
-			p = probs.Data[w*T*T : (w+1)*T*T]
+			slot = w
 		}
+		p := probs.Data[slot*T*T : (slot+1)*T*T]
 		var s []float32
 		if scratch != nil {
 			s = scratch.Data[w*T*T : (w+1)*T*T]

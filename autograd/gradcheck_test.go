@@ -10,7 +10,7 @@ import (
 
 // The engine is float32 only, so the finite-difference checks run in
 // float32 with these settings. Inputs are O(1) and the step is 1e-2: the
-// truncation error of a central difference is h²/6·|f'''|, about 2e-5 for
+// truncation error of a central difference is h²/6·|f”'|, about 2e-5 for
 // the smooth ops here, and the rounding error is about ε·|f|/h with
 // ε = 6e-8 and |f| up to about 10, so below 1e-4. The objective is a
 // float64 dot product of the op's output with fixed random weights, which
