@@ -41,9 +41,9 @@ func BenchmarkGemmSquare(b *testing.B) {
 func BenchmarkGemmGPT(b *testing.B) {
 	const rows, c, v = 2048, 256, 4096
 	for _, out := range []int{3 * c, c, 4 * c, v} {
-		benchGemm(b, false, true, rows, out, c) // forward: x · Wᵀ
+		benchGemm(b, false, true, rows, out, c)  // forward: x · Wᵀ
 		benchGemm(b, false, false, rows, c, out) // backward: dY · W
-		benchGemm(b, true, false, out, c, rows) // weight gradient: dYᵀ · X
+		benchGemm(b, true, false, out, c, rows)  // weight gradient: dYᵀ · X
 	}
 }
 
