@@ -1,0 +1,402 @@
+package gpt
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/goushi/goushi/autograd"
+	"github.com/goushi/goushi/layers"
+)
+
+func TestPresetSizes(t *testing.T) {
+	for _, tc := range []struct {
+		name                   string
+		vocab, ctx, l, h, embd int
+	}{
+		{"small", 4096, 128, 4, 4, 256},
+		{"medium", 8192, 256, 6, 6, 384},
+	} {
+		c, err := Preset(tc.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := []int{c.VocabSize, c.ContextLen, c.Layers, c.Heads, c.Embd}
+		want := []int{tc.vocab, tc.ctx, tc.l, tc.h, tc.embd}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("preset %s: V, T, L, H, C = %v, want %v", tc.name, got, want)
+		}
+	}
+	for _, name := range PresetNames {
+		c, err := Preset(name)
+		if err != nil {
+			t.Errorf("preset %s: %v", name, err)
+		} else if err := c.Validate(); err != nil {
+			t.Errorf("preset %s: %v", name, err)
+		}
+	}
+	if _, err := Preset("huge"); err == nil || !strings.Contains(err.Error(), `"huge"`) {
+		t.Errorf("unknown preset: error %v, want one naming \"huge\"", err)
+	}
+}
+
+func TestConfigValidateNamesField(t *testing.T) {
+	good := Config{VocabSize: 10, ContextLen: 4, Layers: 1, Heads: 2, Embd: 8}
+	for _, tc := range []struct {
+		field string
+		edit  func(*Config)
+	}{
+		{"vocab_size", func(c *Config) { c.VocabSize = 0 }},
+		{"context_len", func(c *Config) { c.ContextLen = -1 }},
+		{"layers", func(c *Config) { c.Layers = 0 }},
+		{"heads", func(c *Config) { c.Heads = 0 }},
+		{"embd", func(c *Config) { c.Embd = 0 }},
+		{"embd 8 is not divisible by heads 3", func(c *Config) { c.Heads = 3 }},
+		{"dropout", func(c *Config) { c.Dropout = 1 }},
+		{"dropout", func(c *Config) { c.Dropout = float32(math.NaN()) }},
+		{"styles", func(c *Config) { c.Styles = []string{"a", ""} }},
+		{`"a" twice`, func(c *Config) { c.Styles = []string{"a", "a"} }},
+	} {
+		c := good
+		tc.edit(&c)
+		err := c.Validate()
+		if err == nil || !strings.Contains(err.Error(), tc.field) {
+			t.Errorf("%+v: error %v, want one naming %s", c, err, tc.field)
+		}
+	}
+	if err := good.Validate(); err != nil {
+		t.Errorf("valid config: %v", err)
+	}
+}
+
+// testConfig is small enough for finite differences over every parameter.
+var testConfig = Config{VocabSize: 11, ContextLen: 5, Layers: 2, Heads: 2, Embd: 8}
+
+func TestParamsNamesAndShapes(t *testing.T) {
+	cfg := testConfig
+	m := New(cfg, 1)
+	V, T, C := cfg.VocabSize, cfg.ContextLen, cfg.Embd
+	want := []string{"wte.weight [11 8]", "wpe.weight [5 8]"}
+	for i := 0; i < cfg.Layers; i++ {
+		for _, s := range []string{
+			"ln_1.weight [8]", "ln_1.bias [8]",
+			"attn.c_attn.weight [24 8]", "attn.c_attn.bias [24]",
+			"attn.c_proj.weight [8 8]", "attn.c_proj.bias [8]",
+			"ln_2.weight [8]", "ln_2.bias [8]",
+			"mlp.c_fc.weight [32 8]", "mlp.c_fc.bias [32]",
+			"mlp.c_proj.weight [8 32]", "mlp.c_proj.bias [8]",
+		} {
+			want = append(want, fmt.Sprintf("h.%d.%s", i, s))
+		}
+	}
+	want = append(want, "ln_f.weight [8]", "ln_f.bias [8]")
+	var got []string
+	for _, p := range m.Params() {
+		got = append(got, fmt.Sprintf("%s %v", p.Name, p.Value.Shape))
+		if m.Param(p.Name) != p {
+			t.Errorf("Param(%q) does not return the listed parameter", p.Name)
+		}
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("params:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if m.Param("lm_head.weight") != nil {
+		t.Error("Param of an unknown name is not nil")
+	}
+	// V·C + T·C for the embeddings, 12C² + 13C per block, 2C for ln_f.
+	wantN := V*C + T*C + cfg.Layers*(12*C*C+13*C) + 2*C
+	if got := m.NumParams(); got != wantN {
+		t.Errorf("NumParams %d, want %d", got, wantN)
+	}
+}
+
+func TestInitStatistics(t *testing.T) {
+	cfg := Config{VocabSize: 256, ContextLen: 64, Layers: 8, Heads: 4, Embd: 128}
+	m := New(cfg, 7)
+	std := func(data []float32) (mean, sd float64) {
+		for _, v := range data {
+			mean += float64(v)
+		}
+		mean /= float64(len(data))
+		for _, v := range data {
+			sd += (float64(v) - mean) * (float64(v) - mean)
+		}
+		return mean, math.Sqrt(sd / float64(len(data)))
+	}
+	residual := 0.02 / math.Sqrt(2*float64(cfg.Layers))
+	for _, p := range m.Params() {
+		switch {
+		case strings.HasSuffix(p.Name, "c_proj.weight"):
+			if _, sd := std(p.Value.Data); math.Abs(sd-residual) > 0.05*residual {
+				t.Errorf("%s: std %.5f, want %.5f", p.Name, sd, residual)
+			}
+		case len(p.Value.Shape) == 2:
+			if _, sd := std(p.Value.Data); math.Abs(sd-0.02) > 0.05*0.02 {
+				t.Errorf("%s: std %.5f, want 0.02", p.Name, sd)
+			}
+		case strings.Contains(p.Name, "ln_") && strings.HasSuffix(p.Name, ".weight"):
+			if mean, sd := std(p.Value.Data); mean != 1 || sd != 0 {
+				t.Errorf("%s: mean %g std %g, want all 1", p.Name, mean, sd)
+			}
+		default:
+			if mean, sd := std(p.Value.Data); mean != 0 || sd != 0 {
+				t.Errorf("%s: mean %g std %g, want all 0", p.Name, mean, sd)
+			}
+		}
+	}
+	a, b := New(cfg, 7), New(cfg, 8)
+	if a.Params()[0].Value.Data[0] != m.Params()[0].Value.Data[0] {
+		t.Error("the same seed gave different weights")
+	}
+	if a.Params()[0].Value.Data[0] == b.Params()[0].Value.Data[0] {
+		t.Error("different seeds gave the same first weight")
+	}
+}
+
+// batch returns deterministic ids and targets (B·T) below vocab, with one
+// ignored target when ignore is set.
+func batch(seed uint64, B, T, vocab int, ignore bool) (ids, targets []int) {
+	rng := rand.New(rand.NewPCG(seed, 9))
+	ids = make([]int, B*T)
+	targets = make([]int, B*T)
+	for i := range ids {
+		ids[i] = rng.IntN(vocab)
+		targets[i] = rng.IntN(vocab)
+	}
+	if ignore {
+		targets[1] = autograd.IgnoreIndex
+	}
+	return ids, targets
+}
+
+// randomize gives every parameter values of order 0.3, so gains, biases and
+// the attention softmax are far from their trivial initial state.
+func randomize(m *Model, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, 3))
+	for _, p := range m.Params() {
+		for i := range p.Value.Data {
+			p.Value.Data[i] += float32(rng.NormFloat64() * 0.3)
+		}
+	}
+}
+
+// TestModelFiniteDifferences checks the gradient of every parameter entry
+// of a two-layer model against central differences of the loss, with and
+// without dropout. The float32 settings follow autograd's op checks: step
+// 1e-2 on O(1) weights, a loss of about 2.5 summed in float64 over rows,
+// so rounding in the difference stays near 1e-5 while a wrong gradient is
+// off by O(1) relative.
+func TestModelFiniteDifferences(t *testing.T) {
+	const B, T, h = 2, 5, 1e-2
+	for _, dropout := range []float32{0, 0.2} {
+		t.Run(fmt.Sprintf("dropout %g", dropout), func(t *testing.T) {
+			cfg := testConfig
+			cfg.Dropout = dropout
+			m := New(cfg, 3)
+			randomize(m, 4)
+			ids, targets := batch(5, B, T, cfg.VocabSize, true)
+			lossAt := func(withGrad bool) float64 {
+				tp := autograd.NewTape()
+				tp.Seed = 11
+				loss := m.Loss(tp, ids, targets, B, T)
+				if withGrad {
+					tp.Backward(loss)
+				}
+				return float64(loss.Value.Data[0])
+			}
+			lossAt(true)
+			bad := 0
+			for _, p := range m.Params() {
+				for i, ana := range p.Grad.Data {
+					x := p.Value.Data[i]
+					p.Value.Data[i] = x + h
+					xp := p.Value.Data[i]
+					fp := lossAt(false)
+					p.Value.Data[i] = x - h
+					xm := p.Value.Data[i]
+					fm := lossAt(false)
+					p.Value.Data[i] = x
+					num := (fp - fm) / float64(xp-xm)
+					if math.Abs(num-float64(ana)) > 2e-3+1e-2*math.Abs(float64(ana)) {
+						if bad < 10 {
+							t.Errorf("%s[%d]: analytic %.6g, finite difference %.6g",
+								p.Name, i, ana, num)
+						}
+						bad++
+					}
+				}
+			}
+			if bad > 0 {
+				t.Errorf("%d of %d gradient entries disagree", bad, m.NumParams())
+			}
+		})
+	}
+}
+
+// TestTiedEmbeddingGradient rebuilds the forward pass with the token lookup
+// and the output head as two separate variables holding the same values.
+// The model's one tied gradient must equal the sum of theirs.
+func TestTiedEmbeddingGradient(t *testing.T) {
+	const B, T = 2, 4
+	cfg := testConfig
+	m := New(cfg, 5)
+	randomize(m, 6)
+	ids, targets := batch(7, B, T, cfg.VocabSize, false)
+
+	tp := autograd.NewTape()
+	tp.Backward(m.Loss(tp, ids, targets, B, T))
+	tied := m.Param("wte.weight").Grad.Clone()
+
+	lookup := autograd.NewParam("lookup", m.wte.Weight.Value.Clone())
+	head := autograd.NewParam("head", m.wte.Weight.Value.Clone())
+	pos := make([]int, B*T)
+	for i := range pos {
+		pos[i] = i % T
+	}
+	tp = autograd.NewTape()
+	x := autograd.Add(tp, autograd.Embedding(tp, lookup, ids), m.wpe.Forward(tp, pos))
+	for _, b := range m.blocks {
+		x = b.Forward(tp, x, B, T)
+	}
+	logits := autograd.Linear(tp, m.lnF.Forward(tp, x), head, nil)
+	tp.Backward(autograd.CrossEntropy(tp, logits, targets))
+
+	for i := range tied.Data {
+		want := float64(lookup.Grad.Data[i]) + float64(head.Grad.Data[i])
+		if math.Abs(float64(tied.Data[i])-want) > 1e-6 {
+			t.Fatalf("wte grad[%d] = %g, want lookup %g + head %g", i, tied.Data[i],
+				lookup.Grad.Data[i], head.Grad.Data[i])
+		}
+	}
+	var lookupNorm, headNorm float64
+	for i := range lookup.Grad.Data {
+		lookupNorm += math.Abs(float64(lookup.Grad.Data[i]))
+		headNorm += math.Abs(float64(head.Grad.Data[i]))
+	}
+	if lookupNorm == 0 || headNorm == 0 {
+		t.Errorf("a path carries no gradient: lookup %g, head %g", lookupNorm, headNorm)
+	}
+}
+
+func TestTiedEmbeddingOneState(t *testing.T) {
+	m := New(testConfig, 1)
+	names := map[string]bool{}
+	for _, p := range m.Params() {
+		if names[p.Name] {
+			t.Errorf("parameter %s listed twice", p.Name)
+		}
+		names[p.Name] = true
+	}
+	opt := layers.NewAdamW(m.Params(), layers.AdamWConfig{LR: 1e-2, Beta1: 0.9, Beta2: 0.95,
+		Eps: 1e-8})
+	mom, _ := opt.Moments("wte.weight")
+	if len(mom) != m.Param("wte.weight").Value.Size() {
+		t.Fatalf("wte moments have %d entries, want %d", len(mom),
+			m.Param("wte.weight").Value.Size())
+	}
+
+	// An optimizer step on wte must change the output head too: the head
+	// reads the same storage. With the only non-zero gradient on one row of
+	// wte, the logits of that token move for every position.
+	ids := []int{1, 2, 3}
+	before := m.Forward(nil, ids, 1, 3).Value.Clone()
+	m.Param("wte.weight").Grad.Data[9*testConfig.Embd] = 1 // token 9, not in ids
+	opt.Step(1e-2)
+	after := m.Forward(nil, ids, 1, 3).Value
+	V := testConfig.VocabSize
+	for r := 0; r < 3; r++ {
+		for j := 0; j < V; j++ {
+			changed := after.Data[r*V+j] != before.Data[r*V+j]
+			if changed != (j == 9) {
+				t.Errorf("row %d logit %d changed=%v, want changed only for token 9", r, j, changed)
+			}
+		}
+	}
+}
+
+// TestGradientAccumulation compares 4 micro-batches of 2 sequences, each
+// backward scaled by 1/4, with one batch of 8: the summed gradients and the
+// global norm that clipping sees must agree to float32 rounding.
+func TestGradientAccumulation(t *testing.T) {
+	const T = 5
+	cfg := testConfig
+	m := New(cfg, 8)
+	randomize(m, 9)
+	ids, targets := batch(10, 8, T, cfg.VocabSize, false)
+	params := m.Params()
+
+	tp := autograd.NewTape()
+	tp.Backward(m.Loss(tp, ids, targets, 8, T))
+	full := make([][]float32, len(params))
+	for i, p := range params {
+		full[i] = append([]float32(nil), p.Grad.Data...)
+	}
+	fullNorm := layers.ClipGradNorm(params, 0)
+
+	for _, p := range params {
+		p.Grad.Zero()
+	}
+	for k := 0; k < 4; k++ {
+		tp.Reset()
+		lo, hi := k*2*T, (k+1)*2*T
+		tp.BackwardScaled(m.Loss(tp, ids[lo:hi], targets[lo:hi], 2, T), 0.25)
+	}
+	accNorm := layers.ClipGradNorm(params, 0)
+
+	for i, p := range params {
+		for j := range full[i] {
+			if d := math.Abs(float64(full[i][j] - p.Grad.Data[j])); d > 1e-6 {
+				t.Fatalf("%s[%d]: batch of 8 %g, 4 micro-batches %g", p.Name, j,
+					full[i][j], p.Grad.Data[j])
+			}
+		}
+	}
+	if math.Abs(float64(fullNorm-accNorm)) > 1e-5*float64(fullNorm) {
+		t.Errorf("gradient norm: batch of 8 %g, 4 micro-batches %g", fullNorm, accNorm)
+	}
+}
+
+func TestLossAllIgnoredIsZero(t *testing.T) {
+	m := New(testConfig, 2)
+	ids, _ := batch(3, 1, 4, testConfig.VocabSize, false)
+	targets := []int{-1, -1, -1, -1}
+	tp := autograd.NewTape()
+	loss := m.Loss(tp, ids, targets, 1, 4)
+	if loss.Value.Data[0] != 0 {
+		t.Fatalf("loss %g, want 0", loss.Value.Data[0])
+	}
+	tp.Backward(loss)
+	for _, p := range m.Params() {
+		for i, g := range p.Grad.Data {
+			if g != 0 {
+				t.Fatalf("%s grad[%d] = %g, want 0", p.Name, i, g)
+			}
+		}
+	}
+}
+
+func TestForwardRejectsBadInput(t *testing.T) {
+	m := New(testConfig, 2)
+	for _, tc := range []struct {
+		name string
+		ids  []int
+		B, T int
+		want string
+	}{
+		{"too long", make([]int, 6), 1, 6, "exceeds context length 5"},
+		{"id out of range", []int{0, 11}, 1, 2, "id 11"},
+		{"wrong count", []int{0, 1, 2}, 2, 2, "3 ids"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func() {
+				r := recover()
+				if r == nil || !strings.Contains(fmt.Sprint(r), tc.want) {
+					t.Errorf("panic %v, want one containing %q", r, tc.want)
+				}
+			}()
+			m.Forward(nil, tc.ids, tc.B, tc.T)
+		})
+	}
+}
