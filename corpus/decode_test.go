@@ -1,0 +1,154 @@
+package corpus
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/text/encoding/simplifiedchinese"
+	"golang.org/x/text/encoding/traditionalchinese"
+)
+
+func TestDecodeTextByteOrderMarks(t *testing.T) {
+	cases := []struct {
+		name    string
+		in      []byte
+		want    string
+		wantEnc string
+	}{
+		// 中 is U+4E2D and 文 is U+6587.
+		{"UTF-8 BOM", []byte("\xef\xbb\xbf中文"), "中文", EncodingUTF8},
+		{"UTF-16LE BOM", []byte{0xff, 0xfe, 0x2d, 0x4e, 0x87, 0x65}, "中文", EncodingUTF16LE},
+		{"UTF-16BE BOM", []byte{0xfe, 0xff, 0x4e, 0x2d, 0x65, 0x87}, "中文", EncodingUTF16BE},
+		// U+1F600 is the surrogate pair D83D DE00.
+		{"UTF-16LE pair", []byte{0xff, 0xfe, 0x3d, 0xd8, 0x00, 0xde}, "😀", EncodingUTF16LE},
+		{"plain UTF-8", []byte("中文"), "中文", EncodingUTF8},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, enc, err := DecodeText("x.txt", c.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != c.want {
+				t.Errorf("text = %q, want %q", got, c.want)
+			}
+			if enc != c.wantEnc {
+				t.Errorf("encoding = %s, want %s", enc, c.wantEnc)
+			}
+		})
+	}
+}
+
+// The legacy byte values come from the GB2312 and Big5 code tables:
+// 中 is D6D0 and 文 is CEC4 in GB2312, 中 is A4A4 and 文 is A4E5 in Big5.
+func TestDecodeTextLegacyBytes(t *testing.T) {
+	cases := []struct {
+		name    string
+		in      []byte
+		wantEnc string
+	}{
+		{"GBK", []byte{0xd6, 0xd0, 0xce, 0xc4}, EncodingGB18030},
+		{"Big5", []byte{0xa4, 0xa4, 0xa4, 0xe5}, EncodingBig5},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, enc, err := DecodeText("x.txt", c.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != "中文" {
+				t.Errorf("text = %q, want 中文", got)
+			}
+			if enc != c.wantEnc {
+				t.Errorf("encoding = %s, want %s", enc, c.wantEnc)
+			}
+		})
+	}
+}
+
+func writeEncoded(t *testing.T, name string, data []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestReadFileGBKAndBig5(t *testing.T) {
+	simplified := "家人们谁懂啊，今天我终于买到了这瓶矿泉水，我们都很开心。"
+	traditional := "家人們誰懂啊，今天我終於買到了這瓶礦泉水，我們都很開心。"
+	gbk, err := simplifiedchinese.GBK.NewEncoder().String(simplified)
+	if err != nil {
+		t.Fatal(err)
+	}
+	big5, err := traditionalchinese.Big5.NewEncoder().String(traditional)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, data, want, wantEnc string
+	}{
+		{"gbk.txt", gbk, simplified, EncodingGB18030},
+		{"big5.txt", big5, traditional, EncodingBig5},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := writeEncoded(t, c.name, []byte(c.data))
+			recs, enc, err := ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if enc != c.wantEnc {
+				t.Errorf("encoding = %s, want %s", enc, c.wantEnc)
+			}
+			if len(recs) != 1 || strings.TrimSpace(recs[0].Text) != c.want {
+				t.Errorf("records = %q, want one with %q", recs, c.want)
+			}
+		})
+	}
+}
+
+func TestDecodeTextReportsOffsets(t *testing.T) {
+	cases := []struct {
+		name string
+		in   []byte
+		want map[string]int
+	}{
+		// E4B8AD is 中 in UTF-8, so UTF-8 fails at the lone 0x80 (offset
+		// 3). GB18030 reads E4B8 and AD80 as characters and fails at 0xFF,
+		// which no GB18030 character starts with (offset 4). Big5 reads
+		// E4B8 and then rejects the trail byte 0x80 of AD80 (offset 2).
+		{"three offsets", []byte{0xe4, 0xb8, 0xad, 0x80, 0xff},
+			map[string]int{EncodingUTF8: 3, EncodingGB18030: 4, EncodingBig5: 2}},
+		{"odd UTF-16 length", []byte{0xff, 0xfe, 0x2d, 0x4e, 0x87},
+			map[string]int{EncodingUTF16LE: 4}},
+		{"unpaired surrogate", []byte{0xff, 0xfe, 0x00, 0xd8, 0x41, 0x00},
+			map[string]int{EncodingUTF16LE: 2}},
+		{"bad UTF-8 after BOM", []byte{0xef, 0xbb, 0xbf, 'a', 0xff},
+			map[string]int{EncodingUTF8: 4}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, _, err := DecodeText("bad.txt", c.in)
+			var de *DecodeError
+			if !errors.As(err, &de) {
+				t.Fatalf("err = %v, want a *DecodeError", err)
+			}
+			if len(de.Offsets) != len(c.want) {
+				t.Errorf("offsets = %v, want %v", de.Offsets, c.want)
+			}
+			for enc, off := range c.want {
+				if de.Offsets[enc] != off {
+					t.Errorf("%s offset = %d, want %d", enc, de.Offsets[enc], off)
+				}
+			}
+			if !strings.Contains(err.Error(), "bad.txt") {
+				t.Errorf("error %q does not name the file", err)
+			}
+		})
+	}
+}

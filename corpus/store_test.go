@@ -1,0 +1,252 @@
+package corpus
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var testNow = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// piece returns a distinct document of about 60 Han characters.
+func piece(i int) string {
+	return fmt.Sprintf("第%d号通知：今天楼下的煎饼摊老板又多给我打了一个蛋，说是老顾客专享，"+
+		"我当场决定写一篇八百字的感谢信，第%d版。", i, i) + strings.Repeat(fmt.Sprint(i%10), 3)
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// uniquePieces returns n pieces that the default deduper keeps.
+func uniquePieces(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		// Each piece gets a distinct clause from a shuffled pool so that
+		// pieces share under half of their shingles.
+		out[i] = fmt.Sprintf("%s%s。%s", poolClause(i), poolClause(i*7+3), poolClause(i*13+5))
+	}
+	return out
+}
+
+func poolClause(i int) string {
+	const han = "天地玄黄宇宙洪荒日月盈昃辰宿列张寒来暑往秋收冬藏闰余成岁律吕调阳云腾致雨露结为霜" +
+		"金生丽水玉出昆冈剑号巨阙珠称夜光果珍李柰菜重芥姜海咸河淡鳞潜羽翔龙师火帝鸟官人皇"
+	rs := []rune(han)
+	var sb strings.Builder
+	x := uint64(i)*0x9e3779b97f4a7c15 + 1
+	for range 12 {
+		x = mix64(x)
+		sb.WriteRune(rs[x%uint64(len(rs))])
+	}
+	return sb.String()
+}
+
+func addFiles(t *testing.T, s *Store, src Source, paths ...string) *AddResult {
+	t.Helper()
+	res, err := s.Add(AddRequest{Paths: paths, Source: src, Options: DefaultOptions(), Now: testNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func TestStoreAddAndReopen(t *testing.T) {
+	in, dir := t.TempDir(), filepath.Join(t.TempDir(), "store")
+	p := uniquePieces(3)
+	f := writeFile(t, in, "a.txt", strings.Join(p, "\n===\n"))
+	s, err := OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := Source{Name: "bilibili", URL: "https://example.com", License: "CC-BY-4.0", Author: "某人"}
+	res := addFiles(t, s, src, f)
+	if !res.Changed || res.Report.Kept != 3 {
+		t.Fatalf("add kept %d (changed %v), want 3 and a write", res.Report.Kept, res.Changed)
+	}
+
+	s2, err := OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s2.Corpus()
+	if len(c.Docs) != 3 {
+		t.Fatalf("reopened store has %d documents, want 3", len(c.Docs))
+	}
+	for i, d := range c.Docs {
+		if d.Text != p[i] || d.Source != "bilibili" || d.ID != TextID(p[i]) {
+			t.Errorf("document %d = %+v, want text %q from bilibili", i, d, p[i])
+		}
+	}
+	md := s2.Manifest.Documents[0]
+	want := ManifestDoc{SHA256: TextID(p[0]), Source: "bilibili", URL: src.URL, License: src.License,
+		Author: src.Author, Added: testNow, Bytes: len(p[0]), Chars: len([]rune(p[0])),
+		Origin: f + "#1", Pack: md.Pack}
+	if md != want {
+		t.Errorf("manifest record = %+v, want %+v", md, want)
+	}
+	if len(c.Sources) != 1 || c.Sources[0] != src {
+		t.Errorf("sources = %+v, want [%+v]", c.Sources, src)
+	}
+}
+
+func TestStoreAddSameFileTwiceChangesNothing(t *testing.T) {
+	in, dir := t.TempDir(), t.TempDir()
+	f := writeFile(t, in, "a.txt", strings.Join(uniquePieces(4), "\n===\n"))
+	s, _ := OpenStore(dir)
+	addFiles(t, s, Source{Name: "a"}, f)
+	before, err := os.ReadFile(filepath.Join(dir, ManifestName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	packs, _ := os.ReadDir(filepath.Join(dir, packDir))
+
+	res := addFiles(t, s, Source{Name: "a"}, f)
+	if res.Changed || res.Report.Kept != 0 || res.Report.Count(ExactDuplicate) != 4 {
+		t.Errorf("second add: changed %v, %s; want no change and 4 exact duplicates",
+			res.Changed, res.Report.Summary())
+	}
+	after, _ := os.ReadFile(filepath.Join(dir, ManifestName))
+	if !bytes.Equal(before, after) {
+		t.Error("the manifest changed on the second add of the same file")
+	}
+	packsAfter, _ := os.ReadDir(filepath.Join(dir, packDir))
+	if len(packsAfter) != len(packs) {
+		t.Errorf("packs went from %d to %d", len(packs), len(packsAfter))
+	}
+}
+
+func TestStoreAddRejectsMissingSource(t *testing.T) {
+	in, dir := t.TempDir(), t.TempDir()
+	f := writeFile(t, in, "a.txt", piece(1))
+	s, _ := OpenStore(dir)
+	for _, name := range []string{"", "   "} {
+		_, err := s.Add(AddRequest{Paths: []string{f}, Source: Source{Name: name}})
+		if !errors.Is(err, ErrNoSource) {
+			t.Errorf("source %q: err = %v, want ErrNoSource", name, err)
+		}
+	}
+	if IsStore(dir) {
+		t.Error("a rejected add created a manifest")
+	}
+}
+
+func TestStoreInterruptedAddKeepsOldStore(t *testing.T) {
+	in, dir := t.TempDir(), t.TempDir()
+	p := uniquePieces(4)
+	first := writeFile(t, in, "a.txt", p[0]+"\n===\n"+p[1])
+	second := writeFile(t, in, "b.txt", p[2]+"\n===\n"+p[3])
+	s, _ := OpenStore(dir)
+	addFiles(t, s, Source{Name: "a"}, first)
+
+	crash := errors.New("simulated crash")
+	beforeCommit = func() error { return crash }
+	_, err := s.Add(AddRequest{Paths: []string{second}, Source: Source{Name: "b"},
+		Options: DefaultOptions()})
+	beforeCommit = nil
+	if !errors.Is(err, crash) {
+		t.Fatalf("err = %v, want the simulated crash", err)
+	}
+	// A temporary manifest left by a crash mid-write must not matter either.
+	writeFile(t, dir, "."+ManifestName+".tmp-123", "{broken")
+
+	s2, err := OpenStore(dir)
+	if err != nil {
+		t.Fatalf("store unreadable after an interrupted add: %v", err)
+	}
+	c := s2.Corpus()
+	if len(c.Docs) != 2 || len(c.Sources) != 1 {
+		t.Fatalf("after the interrupted add: %d documents and %d sources, want 2 and 1",
+			len(c.Docs), len(c.Sources))
+	}
+	res := addFiles(t, s2, Source{Name: "b"}, second)
+	if res.Report.Kept != 2 {
+		t.Errorf("retried add kept %d, want 2", res.Report.Kept)
+	}
+}
+
+func TestStoreDetectsCorruptPack(t *testing.T) {
+	in, dir := t.TempDir(), t.TempDir()
+	f := writeFile(t, in, "a.txt", piece(1))
+	s, _ := OpenStore(dir)
+	addFiles(t, s, Source{Name: "a"}, f)
+	pack := filepath.Join(dir, packDir, s.Manifest.Documents[0].Pack)
+	if err := os.WriteFile(pack, []byte("not gzip"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenStore(dir); err == nil || !strings.Contains(err.Error(), pack) {
+		t.Errorf("err = %v, want an error naming %s", err, pack)
+	}
+}
+
+func TestStoreSourceConflict(t *testing.T) {
+	in, dir := t.TempDir(), t.TempDir()
+	p := uniquePieces(2)
+	a := writeFile(t, in, "a.txt", p[0])
+	b := writeFile(t, in, "b.txt", p[1])
+	s, _ := OpenStore(dir)
+	addFiles(t, s, Source{Name: "weibo", License: "CC-BY-4.0"}, a)
+	_, err := s.Add(AddRequest{Paths: []string{b}, Source: Source{Name: "weibo", License: "MIT"},
+		Options: DefaultOptions()})
+	if err == nil || !strings.Contains(err.Error(), "CC-BY-4.0") {
+		t.Errorf("err = %v, want a licence conflict naming CC-BY-4.0", err)
+	}
+	// Omitting the licence reuses the stored one, and a URL fills a gap.
+	addFiles(t, s, Source{Name: "weibo", URL: "https://weibo.com"}, b)
+	want := Source{Name: "weibo", License: "CC-BY-4.0", URL: "https://weibo.com"}
+	if got := s.Manifest.Sources; len(got) != 1 || got[0] != want {
+		t.Errorf("sources = %+v, want [%+v]", got, want)
+	}
+}
+
+func TestStoreDropsDuplicatesOfStoredText(t *testing.T) {
+	in, dir := t.TempDir(), t.TempDir()
+	p := uniquePieces(2)
+	s, _ := OpenStore(dir)
+	addFiles(t, s, Source{Name: "a"}, writeFile(t, in, "a.txt", p[0]))
+	near := strings.Replace(p[0], "。", "！", 1)
+	res := addFiles(t, s, Source{Name: "b"},
+		writeFile(t, in, "b.txt", near+"\n===\n"+p[1]+"\n===\n短"))
+	if res.Report.Kept != 1 || res.Report.Count(NearDuplicate) != 1 ||
+		res.Report.Count(TooShort) != 1 {
+		t.Errorf("report = %s, want 1 kept, 1 near duplicate, 1 too short",
+			res.Report.Summary())
+	}
+}
+
+func TestStoreAddFolderAndBadFileChangesNothing(t *testing.T) {
+	in, dir := t.TempDir(), t.TempDir()
+	p := uniquePieces(2)
+	writeFile(t, in, "a.txt", p[0])
+	writeFile(t, in, "notes.csv", "ignored")
+	writeFile(t, in, "b.jsonl", `{"text": "`+p[1]+`", "style": "抽象"}`)
+	s, _ := OpenStore(dir)
+	res := addFiles(t, s, Source{Name: "folder"}, in)
+	if len(res.Files) != 2 || res.Report.Kept != 2 {
+		t.Fatalf("read %d files and kept %d, want 2 and 2", len(res.Files), res.Report.Kept)
+	}
+	if s.Corpus().Docs[1].Style != "抽象" {
+		t.Errorf("JSON Lines style = %q, want 抽象", s.Corpus().Docs[1].Style)
+	}
+
+	bad := writeFile(t, t.TempDir(), "bad.jsonl", "{oops")
+	good := writeFile(t, t.TempDir(), "c.txt", uniquePieces(3)[2])
+	if _, err := s.Add(AddRequest{Paths: []string{good, bad}, Source: Source{Name: "x"},
+		Options: DefaultOptions()}); err == nil {
+		t.Fatal("adding a bad file returned no error")
+	}
+	s2, _ := OpenStore(dir)
+	if n := len(s2.Corpus().Docs); n != 2 {
+		t.Errorf("store has %d documents after a failed add, want 2", n)
+	}
+}
