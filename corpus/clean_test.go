@@ -55,7 +55,7 @@ func TestFilterCheck(t *testing.T) {
 		{"一二三", TooShort},
 		{"一二三四", Kept},
 		{"一二abc", LowHanRatio}, // 2 of 5 Han
-		{"一二三ab", Kept},       // 3 of 5 Han
+		{"一二三ab", Kept},        // 3 of 5 Han
 	}
 	for _, c := range cases {
 		if got := f.Check(c.in); got != c.want {
