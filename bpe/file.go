@@ -1,0 +1,216 @@
+package bpe
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// FileVersion is the version of the tokenizer file format that WriteTo
+// writes and Read accepts.
+const FileVersion = 1
+
+// fileMagic starts every tokenizer file.
+const fileMagic = "goushi-bpe"
+
+// maxFileMerges bounds the merge count that Read accepts, so a corrupt
+// header cannot make it allocate without limit.
+const maxFileMerges = 1 << 24
+
+// WriteTo writes t in the tokenizer file format, version 1, a UTF-8 text
+// file of lines ending in "\n":
+//
+//	goushi-bpe 1
+//	merges M
+//	A B          (M lines: the ids merged into 256, 257, ...)
+//	specials S
+//	"TEXT"       (S lines: Go-quoted special texts, in id order)
+//	crc32 XXXXXXXX
+//
+// The last line holds the IEEE CRC-32, in hex, of every byte before it,
+// so a truncated or edited file fails to load.
+func (t *Tokenizer) WriteTo(w io.Writer) (int64, error) {
+	var buf bytes.Buffer
+	fmt.Fprintf(&buf, "%s %d\n", fileMagic, FileVersion)
+	fmt.Fprintf(&buf, "merges %d\n", len(t.merges))
+	for _, m := range t.merges {
+		buf.WriteString(strconv.Itoa(int(m[0])))
+		buf.WriteByte(' ')
+		buf.WriteString(strconv.Itoa(int(m[1])))
+		buf.WriteByte('\n')
+	}
+	fmt.Fprintf(&buf, "specials %d\n", len(t.specials))
+	for _, s := range t.specials {
+		buf.WriteString(strconv.Quote(s))
+		buf.WriteByte('\n')
+	}
+	fmt.Fprintf(&buf, "crc32 %08x\n", crc32.ChecksumIEEE(buf.Bytes()))
+	n, err := w.Write(buf.Bytes())
+	return int64(n), err
+}
+
+// Read parses a tokenizer file written by WriteTo.
+func Read(r io.Reader) (*Tokenizer, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("bpe: read tokenizer: %w", err)
+	}
+	return parseFile(data)
+}
+
+func parseFile(data []byte) (*Tokenizer, error) {
+	magic := fileMagic + " "
+	if !bytes.HasPrefix(data, []byte(magic)) {
+		return nil, fmt.Errorf("bpe: not a tokenizer file: it does not start with %q", magic)
+	}
+	body, sum, err := splitChecksum(data)
+	if err != nil {
+		return nil, err
+	}
+	sc := bufio.NewScanner(bytes.NewReader(body))
+	sc.Buffer(make([]byte, 0, 1<<16), 1<<20)
+	line := 0
+	next := func() (string, error) {
+		if !sc.Scan() {
+			if err := sc.Err(); err != nil {
+				return "", fmt.Errorf("bpe: line %d: %w", line+1, err)
+			}
+			return "", fmt.Errorf("bpe: file ends early at line %d", line+1)
+		}
+		line++
+		return sc.Text(), nil
+	}
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("bpe: line %d: "+format, append([]any{line}, args...)...)
+	}
+
+	header, _ := next()
+	version, err := strconv.Atoi(strings.TrimPrefix(header, magic))
+	if err != nil {
+		return nil, bad("invalid header %q; want %q", header, fmt.Sprintf("%s %d", fileMagic,
+			FileVersion))
+	}
+	if version != FileVersion {
+		return nil, bad("unsupported file version %d; this build reads version %d",
+			version, FileVersion)
+	}
+	if crc32.ChecksumIEEE(body) != sum {
+		return nil, errors.New("bpe: checksum mismatch: the file is corrupt or was edited")
+	}
+
+	numMerges, err := readCount(next, "merges", maxFileMerges)
+	if err != nil {
+		return nil, bad("%v", err)
+	}
+	merges := make([][2]int32, numMerges)
+	for i := range merges {
+		s, err := next()
+		if err != nil {
+			return nil, err
+		}
+		a, b, ok := strings.Cut(s, " ")
+		x, errA := strconv.ParseInt(a, 10, 32)
+		y, errB := strconv.ParseInt(b, 10, 32)
+		if !ok || errA != nil || errB != nil {
+			return nil, bad("invalid merge %q; want two token ids", s)
+		}
+		merges[i] = [2]int32{int32(x), int32(y)}
+	}
+	numSpecials, err := readCount(next, "specials", 1<<16)
+	if err != nil {
+		return nil, bad("%v", err)
+	}
+	specials := make([]string, numSpecials)
+	for i := range specials {
+		s, err := next()
+		if err != nil {
+			return nil, err
+		}
+		if specials[i], err = strconv.Unquote(s); err != nil {
+			return nil, bad("invalid special %s: %v", s, err)
+		}
+	}
+	if sc.Scan() {
+		return nil, bad("unexpected line %q after the specials", sc.Text())
+	}
+	return newTokenizer(merges, specials)
+}
+
+// splitChecksum separates the final "crc32 XXXXXXXX\n" line from data.
+func splitChecksum(data []byte) ([]byte, uint32, error) {
+	const tail = len("crc32 00000000\n")
+	if len(data) < tail || !bytes.HasPrefix(data[len(data)-tail:], []byte("crc32 ")) ||
+		data[len(data)-1] != '\n' {
+		return nil, 0, errors.New("bpe: missing final crc32 line: the file is truncated")
+	}
+	sum, err := strconv.ParseUint(string(data[len(data)-tail+6:len(data)-1]), 16, 32)
+	if err != nil {
+		return nil, 0, fmt.Errorf("bpe: invalid crc32 line %q", data[len(data)-tail:])
+	}
+	return data[:len(data)-tail], uint32(sum), nil
+}
+
+// readCount parses a "NAME N" line with 0 <= N <= limit.
+func readCount(next func() (string, error), name string, limit int) (int, error) {
+	s, err := next()
+	if err != nil {
+		return 0, err
+	}
+	v, ok := strings.CutPrefix(s, name+" ")
+	n, err := strconv.Atoi(v)
+	if !ok || err != nil || n < 0 || n > limit {
+		return 0, fmt.Errorf("invalid line %q; want %q with N from 0 to %d", s, name+" N", limit)
+	}
+	return n, nil
+}
+
+// Save writes t to path atomically: it writes a temporary file in the
+// same directory, syncs it and renames it over path, so a crash leaves
+// either the old file or the new one.
+func (t *Tokenizer) Save(path string) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("bpe: save %s: %w", path, err)
+	}
+	tmp := f.Name()
+	_, err = t.WriteTo(f)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("bpe: save %s: %w", path, err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync() // make the rename durable; not all file systems support it
+		d.Close()
+	}
+	return nil
+}
+
+// Load reads a tokenizer file written by Save. Its errors name the path.
+func Load(path string) (*Tokenizer, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("bpe: load tokenizer: %w", err)
+	}
+	t, err := parseFile(data)
+	if err != nil {
+		return nil, fmt.Errorf("load tokenizer %s: %w", path, err)
+	}
+	return t, nil
+}

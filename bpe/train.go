@@ -1,0 +1,524 @@
+package bpe
+
+import (
+	"container/heap"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/schollz/progressbar/v3"
+)
+
+// TrainOptions sets the size and special tokens of a trained tokenizer.
+type TrainOptions struct {
+	// VocabSize is the total vocabulary: 256 byte tokens, the merges and the
+	// specials. Training stops early when no pair reaches MinFrequency.
+	VocabSize int
+	// Specials are appended after the merges, in this order. Their text is
+	// cut out of the training documents, so no merge learns a piece of it.
+	Specials []string
+	// MinFrequency is the smallest pair count that is still merged; 0 means 2.
+	MinFrequency int
+	// Progress receives a progress bar of the merges when non-nil.
+	Progress io.Writer
+}
+
+// trainHooks lets tests observe the trainer's state after each merge.
+type trainHooks struct {
+	afterMerge func(st *trainState)
+}
+
+// Train learns merges from texts, each string one document, and returns a
+// tokenizer with ids 0..255 for the bytes, then the merges in rank order,
+// then opts.Specials.
+//
+// The most frequent adjacent pair is merged first. Equal counts are broken
+// by the smaller left token id, then the smaller right token id, so the
+// result depends only on the multiset of pre-tokens: neither document order
+// nor GOMAXPROCS changes it. A pair whose merged bytes equal an existing
+// token is never merged, so every token has distinct bytes.
+func Train(texts []string, opts TrainOptions) (*Tokenizer, error) {
+	return train(texts, opts, trainHooks{})
+}
+
+func train(texts []string, opts TrainOptions, hooks trainHooks) (*Tokenizer, error) {
+	if err := checkTrainOptions(opts); err != nil {
+		return nil, err
+	}
+	minFreq := int64(opts.MinFrequency)
+	if minFreq == 0 {
+		minFreq = 2
+	}
+
+	words := countWords(texts, opts.Specials)
+	if len(words) == 0 {
+		return nil, errors.New("bpe: training corpus is empty; pass at least one non-empty text")
+	}
+	st := newTrainState(words, minFreq)
+	numMerges := opts.VocabSize - 256 - len(opts.Specials)
+	bar := newMergeBar(opts.Progress, numMerges)
+	for len(st.merges) < numMerges {
+		p, ok := st.best(minFreq)
+		if !ok {
+			break
+		}
+		st.merge(p)
+		if hooks.afterMerge != nil {
+			hooks.afterMerge(st)
+		}
+		if bar != nil && len(st.merges)%64 == 0 {
+			_ = bar.Set(len(st.merges))
+		}
+	}
+	if bar != nil {
+		_ = bar.Finish()
+	}
+	return newTokenizer(st.merges, opts.Specials)
+}
+
+func checkTrainOptions(opts TrainOptions) error {
+	need := 256 + len(opts.Specials)
+	if opts.VocabSize < need {
+		return fmt.Errorf("bpe: vocab size %d is below the 256 byte tokens plus %d specials; "+
+			"use %d or more", opts.VocabSize, len(opts.Specials), need)
+	}
+	if opts.MinFrequency < 0 {
+		return fmt.Errorf("bpe: min frequency %d is negative; use 0 for the default of 2",
+			opts.MinFrequency)
+	}
+	return checkSpecials(opts.Specials)
+}
+
+func checkSpecials(specials []string) error {
+	seen := make(map[string]bool, len(specials))
+	for _, s := range specials {
+		if s == "" {
+			return errors.New("bpe: empty special token; give each special a non-empty text")
+		}
+		if seen[s] {
+			return fmt.Errorf("bpe: special token %q is listed twice", s)
+		}
+		seen[s] = true
+	}
+	return nil
+}
+
+func newMergeBar(w io.Writer, numMerges int) *progressbar.ProgressBar {
+	if w == nil {
+		return nil
+	}
+	return progressbar.NewOptions(numMerges,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription("bpe merges"),
+		progressbar.OptionShowCount(),
+		progressbar.OptionThrottle(200_000_000),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
+	)
+}
+
+// wordCount is one distinct pre-token and its count in the corpus.
+type wordCount struct {
+	text  string
+	count int64
+}
+
+// countWords pre-tokenizes texts on GOMAXPROCS goroutines and returns the
+// distinct pre-tokens sorted by bytes. Special-token text is cut out first.
+func countWords(texts []string, specials []string) []wordCount {
+	chunks := chunkTexts(texts, specials, runtime.GOMAXPROCS(0))
+	maps := make([]map[string]int64, len(chunks))
+	var wg sync.WaitGroup
+	for i, chunk := range chunks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m := make(map[string]int64)
+			for _, text := range chunk {
+				for len(text) > 0 {
+					n := nextPiece(text)
+					m[text[:n]]++
+					text = text[n:]
+				}
+			}
+			maps[i] = m
+		}()
+	}
+	wg.Wait()
+
+	total := maps[0]
+	for _, m := range maps[1:] {
+		if len(m) > len(total) {
+			total, m = m, total
+		}
+		for w, c := range m {
+			total[w] += c
+		}
+	}
+	words := make([]wordCount, 0, len(total))
+	for w, c := range total {
+		words = append(words, wordCount{w, c})
+	}
+	slices.SortFunc(words, func(a, b wordCount) int { return strings.Compare(a.text, b.text) })
+	return words
+}
+
+// chunkTexts removes special-token text and deals the texts out into at
+// most parts lists of about equal byte size. A long text is cut at
+// pre-token boundaries so one document does not serialise the count.
+func chunkTexts(texts []string, specials []string, parts int) [][]string {
+	var segs []string
+	total := 0
+	for _, t := range texts {
+		for _, s := range cutSpecials(t, specials) {
+			segs = append(segs, s)
+			total += len(s)
+		}
+	}
+	target := total/parts + 1
+	var pieces []string
+	for _, s := range segs {
+		if len(s) <= target {
+			pieces = append(pieces, s)
+			continue
+		}
+		prev := 0
+		for _, c := range splitPoints(s, len(s)/target+1) {
+			pieces = append(pieces, s[prev:c])
+			prev = c
+		}
+		pieces = append(pieces, s[prev:])
+	}
+	chunks := make([][]string, 0, parts)
+	var cur []string
+	size := 0
+	for _, p := range pieces {
+		cur = append(cur, p)
+		size += len(p)
+		if size >= target && len(chunks) < parts-1 {
+			chunks = append(chunks, cur)
+			cur, size = nil, 0
+		}
+	}
+	return append(chunks, cur)
+}
+
+// cutSpecials returns the parts of text between occurrences of specials.
+func cutSpecials(text string, specials []string) []string {
+	if len(specials) == 0 {
+		return []string{text}
+	}
+	var out []string
+	for {
+		at, n := findSpecial(text, specials)
+		if at < 0 {
+			break
+		}
+		if at > 0 {
+			out = append(out, text[:at])
+		}
+		text = text[at+n:]
+	}
+	if len(text) > 0 {
+		out = append(out, text)
+	}
+	return out
+}
+
+// findSpecial returns the offset and length of the leftmost special in
+// text (the longest one when several start there), or -1.
+func findSpecial(text string, specials []string) (int, int) {
+	best, bestLen := -1, 0
+	for _, s := range specials {
+		i := strings.Index(text, s)
+		if i < 0 {
+			continue
+		}
+		if best < 0 || i < best || (i == best && len(s) > bestLen) {
+			best, bestLen = i, len(s)
+		}
+	}
+	return best, bestLen
+}
+
+// pairKey packs a left and right token id into one map key.
+func pairKey(a, b int32) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b)) }
+
+// trainState holds the word table and the incremental pair statistics.
+//
+// Each distinct pre-token is a word: its current symbols and its corpus
+// count. For every pair seen, counts holds its weighted count and where
+// lists the words that contained it when it appeared. A list may keep
+// words that lost the pair to a later merge; merge rescans them and finds
+// nothing. The heap holds (count, pair) entries whose count is at least
+// the current count, because a pair's count only falls after the merge
+// that created it; best re-pushes stale entries with their fresh count.
+type trainState struct {
+	syms   [][]int32
+	counts []int64
+	tokens [][]byte // bytes of every token id
+
+	pairIndex map[uint64]int32
+	pairs     []pairStat
+	queue     pairHeap
+
+	known   map[string]bool // bytes of every token, to reject duplicates
+	merges  [][2]int32
+	minFreq int64
+}
+
+type pairStat struct {
+	a, b   int32
+	count  int64
+	where  []int32
+	banned bool // merging it would duplicate an existing token's bytes
+}
+
+func newTrainState(words []wordCount, minFreq int64) *trainState {
+	st := &trainState{
+		minFreq:   minFreq,
+		syms:      make([][]int32, len(words)),
+		counts:    make([]int64, len(words)),
+		pairIndex: make(map[uint64]int32),
+		known:     make(map[string]bool),
+	}
+	total := 0
+	for _, w := range words {
+		total += len(w.text)
+	}
+	backing := make([]int32, total)
+	for i, w := range words {
+		s := backing[:len(w.text):len(w.text)]
+		backing = backing[len(w.text):]
+		for j := 0; j < len(w.text); j++ {
+			s[j] = int32(w.text[j])
+		}
+		st.syms[i] = s
+		st.counts[i] = w.count
+	}
+	for b := 0; b < 256; b++ {
+		st.tokens = append(st.tokens, []byte{byte(b)})
+		st.known[string([]byte{byte(b)})] = true
+	}
+	st.countInitialPairs()
+	st.queue = make(pairHeap, 0, len(st.pairs))
+	for i, p := range st.pairs {
+		st.queue = append(st.queue, queueEntry{p.count, int32(i), p.a, p.b})
+	}
+	heap.Init(&st.queue)
+	return st
+}
+
+// countInitialPairs fills the pair statistics of the byte-level words. All
+// pairs are byte pairs here, so a dense table replaces the map lookups, and
+// a counting pass sizes every where list exactly, which keeps the peak
+// memory down on large corpora.
+func (st *trainState) countInitialPairs() {
+	dense := make([]int32, 1<<16)
+	for i := range dense {
+		dense[i] = -1
+	}
+	lastWord := make([]int32, 0, 1<<10)
+	var counts []int64
+	var sizes []int
+	for wi, s := range st.syms {
+		c := st.counts[wi]
+		for j := 0; j+1 < len(s); j++ {
+			k := s[j]<<8 | s[j+1]
+			pi := dense[k]
+			if pi < 0 {
+				pi = int32(len(counts))
+				dense[k] = pi
+				counts = append(counts, 0)
+				sizes = append(sizes, 0)
+				lastWord = append(lastWord, -1)
+			}
+			counts[pi] += c
+			if lastWord[pi] != int32(wi) {
+				lastWord[pi] = int32(wi)
+				sizes[pi]++
+			}
+		}
+	}
+	total := 0
+	for _, n := range sizes {
+		total += n
+	}
+	backing := make([]int32, total)
+	st.pairs = make([]pairStat, len(counts))
+	for k, pi := range dense {
+		if pi < 0 {
+			continue
+		}
+		a, b := int32(k>>8), int32(k&0xFF)
+		n := sizes[pi]
+		st.pairs[pi] = pairStat{a: a, b: b, count: counts[pi], where: backing[:0:n]}
+		backing = backing[n:]
+		st.pairIndex[pairKey(a, b)] = pi
+	}
+	for wi, s := range st.syms {
+		for j := 0; j+1 < len(s); j++ {
+			p := &st.pairs[dense[s[j]<<8|s[j+1]]]
+			if n := len(p.where); n == 0 || p.where[n-1] != int32(wi) {
+				p.where = append(p.where, int32(wi))
+			}
+		}
+	}
+}
+
+// addPair adds c to the count of pair (a, b) and records that word wi
+// contains it.
+func (st *trainState) addPair(a, b int32, c int64, wi int32) int32 {
+	k := pairKey(a, b)
+	pi, ok := st.pairIndex[k]
+	if !ok {
+		pi = int32(len(st.pairs))
+		st.pairIndex[k] = pi
+		st.pairs = append(st.pairs, pairStat{a: a, b: b})
+	}
+	p := &st.pairs[pi]
+	p.count += c
+	if n := len(p.where); n == 0 || p.where[n-1] != wi {
+		p.where = append(p.where, wi)
+	}
+	return pi
+}
+
+// subPair subtracts c from the count of an existing pair (a, b).
+// A pair that falls to zero releases its word list: no merge can create it
+// again, because new pairs always contain the newest token.
+func (st *trainState) subPair(a, b int32, c int64) {
+	pi, ok := st.pairIndex[pairKey(a, b)]
+	if !ok {
+		return // dropped below minFreq when it was created
+	}
+	p := &st.pairs[pi]
+	p.count -= c
+	if p.count == 0 {
+		p.where = nil
+	}
+}
+
+// best pops the pair to merge next, or reports false when no pair left
+// reaches minFreq.
+func (st *trainState) best(minFreq int64) (int32, bool) {
+	for st.queue.Len() > 0 {
+		top := st.queue[0]
+		p := &st.pairs[top.pair]
+		if p.count < minFreq || p.banned {
+			heap.Pop(&st.queue)
+			continue
+		}
+		if top.count != p.count {
+			st.queue[0].count = p.count
+			heap.Fix(&st.queue, 0)
+			continue
+		}
+		heap.Pop(&st.queue)
+		merged := string(st.tokens[p.a]) + string(st.tokens[p.b])
+		if st.known[merged] {
+			p.banned = true
+			continue
+		}
+		return top.pair, true
+	}
+	return 0, false
+}
+
+// merge replaces every occurrence of pair pi by a new token and updates
+// the counts of the neighbouring pairs.
+func (st *trainState) merge(pi int32) {
+	p := st.pairs[pi]
+	a, b := p.a, p.b
+	id := int32(len(st.tokens))
+	tok := append(append([]byte{}, st.tokens[a]...), st.tokens[b]...)
+	st.tokens = append(st.tokens, tok)
+	st.known[string(tok)] = true
+	st.merges = append(st.merges, [2]int32{a, b})
+
+	firstNew := int32(len(st.pairs))
+	for _, wi := range p.where {
+		w := st.syms[wi]
+		c := st.counts[wi]
+		j := 0
+		for i := 0; i < len(w); {
+			if i+1 < len(w) && w[i] == a && w[i+1] == b {
+				if j > 0 {
+					prev := w[j-1]
+					st.subPair(prev, a, c)
+					st.addPair(prev, id, c, wi)
+				}
+				if i+2 < len(w) {
+					next := w[i+2]
+					st.subPair(b, next, c)
+					st.addPair(id, next, c, wi)
+				}
+				w[j] = id
+				j++
+				i += 2
+				continue
+			}
+			w[j] = w[i]
+			j++
+			i++
+		}
+		st.syms[wi] = w[:j]
+	}
+	st.pairs[pi].count = 0
+	st.pairs[pi].where = nil
+
+	// Every pair created here contains the new token and only grows during
+	// this merge; afterwards its count can only fall. So a new pair below
+	// minFreq can never be merged and is dropped now, which keeps the pair
+	// table small (most new pairs on Chinese text occur once). The others
+	// enter the queue once, now, with their final count.
+	kept := firstNew
+	for q := firstNew; q < int32(len(st.pairs)); q++ {
+		s := st.pairs[q]
+		k := pairKey(s.a, s.b)
+		if s.count < st.minFreq {
+			delete(st.pairIndex, k)
+			continue
+		}
+		st.pairs[kept] = s
+		st.pairIndex[k] = kept
+		heap.Push(&st.queue, queueEntry{s.count, kept, s.a, s.b})
+		kept++
+	}
+	clear(st.pairs[kept:])
+	st.pairs = st.pairs[:kept]
+}
+
+// queueEntry is one pair in the merge queue with the count it had when
+// pushed.
+type queueEntry struct {
+	count int64
+	pair  int32
+	a, b  int32
+}
+
+// pairHeap orders entries by count, then by smaller left id, then by
+// smaller right id: the documented tie rule.
+type pairHeap []queueEntry
+
+func (h pairHeap) Len() int { return len(h) }
+func (h pairHeap) Less(i, j int) bool {
+	if h[i].count != h[j].count {
+		return h[i].count > h[j].count
+	}
+	if h[i].a != h[j].a {
+		return h[i].a < h[j].a
+	}
+	return h[i].b < h[j].b
+}
+func (h pairHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *pairHeap) Push(x any)   { *h = append(*h, x.(queueEntry)) }
+func (h *pairHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
