@@ -105,23 +105,24 @@ func TestCreditsListEverySourceOnce(t *testing.T) {
 
 func TestStatsFigures(t *testing.T) {
 	c := &Corpus{Docs: []Document{
-		{ID: TextID("甲"), Text: "你好ab", Source: "x", Style: "抽象"},
+		{ID: TextID("甲"), Text: "你好 ab", Source: "x", Style: "抽象"},
 		{ID: TextID("乙"), Text: "春眠不觉晓", Source: "y", Style: "唐诗"},
 		{ID: TextID("丙"), Text: "嗯", Source: "x", Style: "抽象"},
 	}}
 	st := c.Stats()
-	// Characters: 4 + 5 + 1 = 10, of which Han: 2 + 5 + 1 = 8.
-	if st.Docs != 3 || st.Chars != 10 || st.HanChars != 8 {
-		t.Errorf("docs %d chars %d han %d, want 3, 10, 8", st.Docs, st.Chars, st.HanChars)
+	// Characters: 5 + 5 + 1 = 11 with one space, of which Han: 2 + 5 + 1 = 8.
+	if st.Docs != 3 || st.Chars != 11 || st.HanChars != 8 || st.Spaces != 1 {
+		t.Errorf("docs %d chars %d han %d spaces %d, want 3, 11, 8, 1",
+			st.Docs, st.Chars, st.HanChars, st.Spaces)
 	}
-	if st.Bytes != 8+15+3 {
-		t.Errorf("bytes = %d, want 26", st.Bytes)
+	if st.Bytes != 9+15+3 {
+		t.Errorf("bytes = %d, want 27", st.Bytes)
 	}
 	if st.HanRatio() != 0.8 {
-		t.Errorf("Han ratio = %v, want 0.8", st.HanRatio())
+		t.Errorf("Han ratio = %v, want 8/10", st.HanRatio())
 	}
-	// Equal character counts sort by name, so x comes before y.
-	want := []Share{{Name: "x", Docs: 2, Chars: 5}, {Name: "y", Docs: 1, Chars: 5}}
+	// x has 6 characters and y 5, so x comes first.
+	want := []Share{{Name: "x", Docs: 2, Chars: 6}, {Name: "y", Docs: 1, Chars: 5}}
 	if len(st.BySource) != 2 || st.BySource[0] != want[0] || st.BySource[1] != want[1] {
 		t.Errorf("by source = %+v, want %+v", st.BySource, want)
 	}

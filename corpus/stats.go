@@ -3,6 +3,7 @@ package corpus
 import (
 	"slices"
 	"strings"
+	"unicode"
 )
 
 // Share is the part of a corpus that one source or style contributes.
@@ -18,18 +19,20 @@ type Stats struct {
 	Chars     int
 	Bytes     int
 	HanChars  int
+	Spaces    int // whitespace runes, line breaks included
 	TrainDocs int
 	ValDocs   int
 	BySource  []Share // largest first by characters
 	ByStyle   []Share // largest first by characters; "" is untagged text
 }
 
-// HanRatio returns the share of Han characters among all characters.
+// HanRatio returns the share of Han characters among the non-space
+// characters, the same measure as the HanRatio function.
 func (s Stats) HanRatio() float64 {
-	if s.Chars == 0 {
+	if s.Chars == s.Spaces {
 		return 0
 	}
-	return float64(s.HanChars) / float64(s.Chars)
+	return float64(s.HanChars) / float64(s.Chars-s.Spaces)
 }
 
 // Stats computes the summary figures of the corpus.
@@ -43,6 +46,7 @@ func (c *Corpus) Stats() Stats {
 		st.Chars += chars
 		st.Bytes += len(d.Text)
 		st.HanChars += HanCount(d.Text)
+		st.Spaces += spaceCount(d.Text)
 		if IsValidation(d.ID) {
 			st.ValDocs++
 		} else {
@@ -54,6 +58,16 @@ func (c *Corpus) Stats() Stats {
 	st.BySource = sortedShares(bySource)
 	st.ByStyle = sortedShares(byStyle)
 	return st
+}
+
+func spaceCount(s string) int {
+	n := 0
+	for _, r := range s {
+		if unicode.IsSpace(r) {
+			n++
+		}
+	}
+	return n
 }
 
 func addShare(m map[string]*Share, name string, chars int) {

@@ -1,7 +1,244 @@
 package main
 
-import "errors"
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+
+	"github.com/goushi/goushi/corpus"
+	"golang.org/x/text/width"
+)
+
+// dataStdout receives the reports of `goushi data`; tests replace it.
+var dataStdout io.Writer = os.Stdout
+
+const defaultStore = "./goushi-data"
+
+const dataUsage = `usage:
+  goushi data add PATH... --source NAME [--url URL] [--license SPDX] [--author NAME]
+                          [--style TAG] [--store DIR]
+  goushi data stats [--store DIR | PATH]
+  goushi data credits [--store DIR | PATH]
+
+add reads .txt, .md, .jsonl and chinese-poetry .json files (or folders of
+them), cleans and deduplicates the text and records it in the store with
+its provenance. stats and credits describe the store named by --store, the
+corpus at PATH, or the embedded default corpus when neither is given.`
 
 func cmdData(args []string) error {
-	return errors.New("not built yet")
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, dataUsage)
+		return errors.New("missing subcommand; use add, stats or credits")
+	}
+	switch args[0] {
+	case "add":
+		return dataAdd(args[1:])
+	case "stats":
+		return dataStats(args[1:])
+	case "credits":
+		return dataCredits(args[1:])
+	case "-h", "-help", "--help", "help":
+		fmt.Fprintln(os.Stderr, dataUsage)
+		return flag.ErrHelp
+	}
+	return fmt.Errorf("unknown subcommand %q; use add, stats or credits", args[0])
+}
+
+// parseInterspersed parses flags that may follow positional arguments, as
+// in `goushi data add a.txt b.txt --source x`, and returns the positional
+// arguments in order.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return positional, nil
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
+}
+
+// spdxExpr accepts SPDX identifiers and simple AND/OR/WITH expressions.
+var spdxExpr = regexp.MustCompile(`^[A-Za-z0-9.+-]+( (AND|OR|WITH) [A-Za-z0-9.+-]+)*$`)
+
+func dataAdd(args []string) error {
+	fs := flag.NewFlagSet("data add", flag.ContinueOnError)
+	store := fs.String("store", defaultStore, "store directory")
+	source := fs.String("source", "", "name of the source the text came from (required)")
+	url := fs.String("url", "", "URL of the source")
+	license := fs.String("license", "", "SPDX licence identifier of the source, e.g. MIT or CC-BY-4.0")
+	author := fs.String("author", "", "author or rights holder of the source")
+	style := fs.String("style", "", "style tag for documents that carry none, e.g. 抽象")
+	minChars := fs.Int("min-chars", corpus.DefaultMinChars,
+		"drop documents shorter than this many characters")
+	minHan := fs.Float64("min-han", corpus.DefaultMinHanRatio,
+		"drop documents whose share of Han characters is below this (0 to 1)")
+	near := fs.Float64("near", corpus.DefaultNearThreshold,
+		"drop near duplicates at or above this shingle Jaccard similarity; above 1 turns it off")
+	verbose := fs.Bool("v", false, "list every dropped document with the reason")
+	paths, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+
+	switch {
+	case strings.TrimSpace(*source) == "":
+		return corpus.ErrNoSource
+	case len(paths) == 0:
+		return errors.New("no input files given; name at least one file or folder")
+	case *license != "" && !spdxExpr.MatchString(*license):
+		return fmt.Errorf("invalid --license %q: use an SPDX identifier such as MIT or CC-BY-4.0",
+			*license)
+	case *minChars < 1:
+		return fmt.Errorf("invalid --min-chars %d: use 1 or more", *minChars)
+	case *minHan < 0 || *minHan > 1:
+		return fmt.Errorf("invalid --min-han %v: use a share from 0 to 1", *minHan)
+	case *near <= 0:
+		return fmt.Errorf("invalid --near %v: use a similarity above 0, or above 1 to turn it off",
+			*near)
+	}
+
+	s, err := corpus.OpenStore(*store)
+	if err != nil {
+		return err
+	}
+	res, err := s.Add(corpus.AddRequest{
+		Paths:  paths,
+		Source: corpus.Source{Name: *source, URL: *url, License: *license, Author: *author},
+		Style:  *style,
+		Options: corpus.Options{
+			Filter:        corpus.Filter{MinChars: *minChars, MinHanRatio: *minHan},
+			NearThreshold: *near,
+		},
+	})
+	if err != nil {
+		return err
+	}
+	printAddResult(dataStdout, res, *verbose)
+	c := s.Corpus()
+	if res.Changed {
+		fmt.Fprintf(dataStdout, "store %s now has %d documents from %d sources\n",
+			*store, len(c.Docs), len(c.Sources))
+	} else {
+		fmt.Fprintf(dataStdout, "nothing new; store %s unchanged\n", *store)
+	}
+	return nil
+}
+
+func printAddResult(w io.Writer, res *corpus.AddResult, verbose bool) {
+	for _, f := range res.Files {
+		fmt.Fprintf(w, "read %s (%s): %d documents\n", f.Path, f.Encoding, f.Records)
+	}
+	fmt.Fprintln(w, res.Report.Summary())
+	if verbose {
+		for _, d := range res.Report.Drops {
+			fmt.Fprintf(w, "  dropped %s: %s\n", d.Origin, d.Reason)
+		}
+	}
+}
+
+// openNamedCorpus parses the flags of stats and credits and loads the
+// store named by --store, the corpus at PATH, or the embedded corpus.
+func openNamedCorpus(name string, args []string) (*corpus.Corpus, string, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	store := fs.String("store", defaultStore, "store directory; the embedded corpus when not given")
+	paths, err := parseInterspersed(fs, args)
+	if err != nil {
+		return nil, "", err
+	}
+	storeSet := false
+	fs.Visit(func(f *flag.Flag) { storeSet = storeSet || f.Name == "store" })
+	switch {
+	case len(paths) > 1:
+		return nil, "", fmt.Errorf("%d paths given; name one store, file or folder", len(paths))
+	case len(paths) == 1 && storeSet:
+		return nil, "", fmt.Errorf("both --store %s and path %s given; name one", *store, paths[0])
+	case len(paths) == 1:
+		c, err := corpus.Load(paths[0])
+		return c, paths[0], err
+	case storeSet:
+		if !corpus.IsStore(*store) {
+			return nil, "", fmt.Errorf("store %s not found (no %s); create it with "+
+				"`goushi data add PATH --source NAME --store %s`", *store, corpus.ManifestName, *store)
+		}
+		c, err := corpus.Load(*store)
+		return c, *store, err
+	}
+	c, err := corpus.Embedded()
+	return c, "embedded default corpus", err
+}
+
+func dataStats(args []string) error {
+	c, name, err := openNamedCorpus("data stats", args)
+	if err != nil {
+		return err
+	}
+	printStats(dataStdout, name, c.Stats())
+	return nil
+}
+
+func printStats(w io.Writer, name string, st corpus.Stats) {
+	fmt.Fprintf(w, "corpus: %s\n", name)
+	fmt.Fprintf(w, "documents:  %d (train %d, validation %d)\n", st.Docs, st.TrainDocs, st.ValDocs)
+	fmt.Fprintf(w, "characters: %d (Han %.1f%%)\n", st.Chars, 100*st.HanRatio())
+	fmt.Fprintf(w, "bytes:      %d (UTF-8)\n", st.Bytes)
+	printShares(w, "source", st.BySource, st.Chars)
+	printShares(w, "style", st.ByStyle, st.Chars)
+}
+
+// printShares prints a table whose first column is padded by display
+// width, because tabwriter counts a CJK character as one column.
+func printShares(w io.Writer, what string, shares []corpus.Share, total int) {
+	names := make([]string, len(shares))
+	nameWidth := displayWidth(what)
+	for i, s := range shares {
+		names[i] = s.Name
+		if names[i] == "" {
+			names[i] = "(none)"
+		}
+		nameWidth = max(nameWidth, displayWidth(names[i]))
+	}
+	pad := func(s string) string { return s + strings.Repeat(" ", nameWidth-displayWidth(s)) }
+
+	fmt.Fprintf(w, "\nby %s:\n", what)
+	fmt.Fprintf(w, "  %s  %10s  %11s  %6s\n", pad(what), "documents", "characters", "share")
+	for i, s := range shares {
+		share := 0.0
+		if total > 0 {
+			share = 100 * float64(s.Chars) / float64(total)
+		}
+		fmt.Fprintf(w, "  %s  %10d  %11d  %5.1f%%\n", pad(names[i]), s.Docs, s.Chars, share)
+	}
+}
+
+// displayWidth returns the terminal columns of s: two for East Asian wide
+// and fullwidth characters, one for the rest.
+func displayWidth(s string) int {
+	n := 0
+	for _, r := range s {
+		switch width.LookupRune(r).Kind() {
+		case width.EastAsianWide, width.EastAsianFullwidth:
+			n += 2
+		default:
+			n++
+		}
+	}
+	return n
+}
+
+func dataCredits(args []string) error {
+	c, _, err := openNamedCorpus("data credits", args)
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(dataStdout, c.CreditsMarkdown())
+	return nil
 }
