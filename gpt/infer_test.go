@@ -56,7 +56,7 @@ func TestInfererMatchesRecompute(t *testing.T) {
 	T, V := cfg.ContextLen, cfg.VocabSize
 
 	seqs := make([][]int, rows) // every row's whole history
-	start := 0 // where every row's window starts; the rows have equal lengths
+	start := 0                  // where every row's window starts; the rows have equal lengths
 	ids := make([]int, 0, rows*T)
 	for r := range seqs {
 		for i := 0; i < prompt; i++ {
