@@ -167,13 +167,14 @@ func decodeStrict(enc encoding.Encoding, data []byte, charLen func([]byte) int) 
 }
 
 // gb18030CharLen returns the length of the GB18030 character at the start
-// of b from its byte ranges, or 0 when the bytes cannot start one.
+// of b from its byte ranges, or 0 when the bytes cannot start one. The
+// single byte 0x80 is the euro sign, as in the WHATWG decoder of x/text.
 func gb18030CharLen(b []byte) int {
 	c0 := b[0]
 	switch {
-	case c0 < 0x80:
+	case c0 <= 0x80:
 		return 1
-	case c0 == 0x80 || c0 == 0xff || len(b) < 2:
+	case c0 == 0xff || len(b) < 2:
 		return 0
 	}
 	c1 := b[1]
