@@ -30,7 +30,7 @@ func DefaultFilter() Filter {
 	return Filter{MinChars: DefaultMinChars, MinHanRatio: DefaultMinHanRatio}
 }
 
-// Reason is why a document was dropped.
+// Reason is the cause for dropping a document.
 type Reason string
 
 // Reasons reported by Filter.Check and the deduplicator.
@@ -61,12 +61,11 @@ var (
 	htmlTag       = regexp.MustCompile(`</?[A-Za-z][A-Za-z0-9-]*(\s[^<>]*)?/?>`)
 )
 
-// Clean normalizes text for training: HTML comments, scripts, tags and
-// entities are removed or decoded, the text is put in Unicode NFC,
-// control and invisible format characters are dropped, runs of whitespace
-// inside a line become one space, lines are trimmed, and runs of blank
-// lines become a single blank line. Line breaks survive because poems and
-// dialogues depend on them.
+// Clean normalizes text for training. It removes HTML comments, scripts
+// and tags, decodes entities, and puts the text in Unicode NFC. It drops
+// control and invisible format characters, turns each run of whitespace
+// inside a line into one space, trims lines, and keeps at most one blank
+// line in a row. Line breaks survive because poems and dialogues need them.
 func Clean(s string) string {
 	if strings.ContainsRune(s, '<') {
 		s = htmlComment.ReplaceAllString(s, "")

@@ -47,7 +47,8 @@ const valPerMille = 50
 func IsValidation(id string) bool {
 	b, err := hex.DecodeString(id)
 	if err != nil || len(b) < 8 {
-		// An ID that is not hex still gets a fixed answer: hash it first.
+		// An ID that is not hex is hashed first, so it still lands in a
+		// fixed split.
 		b = hashBytes([]byte(id))
 	}
 	return binary.BigEndian.Uint64(b[:8])%1000 < valPerMille

@@ -206,7 +206,7 @@ func big5CharLen(b []byte) int {
 
 // commonChars are frequent Chinese characters in both simplified and
 // traditional forms. Text decoded with the wrong legacy encoding turns
-// into rare characters, so the share of these tells the two apart.
+// into rare characters, so the share of these separates right from wrong.
 const commonChars = "的一是不了在人有我他这這个個们們中来來上大为為和国國地到以说說时時要" +
 	"就出会會可也你对對生能而子那得于於着著下自之年过過发發后後作里裏用道行所然家种種事成" +
 	"方多经經么麼去法学學如都同现現当當没沒动動面起看定天分还還进進好小部其些主样樣理心她" +

@@ -23,7 +23,7 @@ type Stats struct {
 	TrainDocs int
 	ValDocs   int
 	BySource  []Share // largest first by characters
-	ByStyle   []Share // largest first by characters; "" is untagged text
+	ByStyle   []Share // largest first by characters, with "" for untagged text
 }
 
 // HanRatio returns the share of Han characters among the non-space

@@ -22,10 +22,10 @@ import (
 //	packs/<hash>.jsonl.gz    document texts, one JSON object per line
 //
 // Each add writes a new pack and then replaces the manifest by renaming a
-// synced temporary file over it. The manifest rename is the commit point:
-// until it happens the old manifest still names only the old packs, so an
-// interrupted add leaves the previous store intact, with at most an
-// unreferenced pack or temporary file that later loads ignore.
+// synced temporary file over it. The manifest rename is the commit point.
+// Until it happens the old manifest names only the old packs, so an
+// interrupted add leaves the previous store intact. At most an
+// unreferenced pack or temporary file remains, and later loads ignore it.
 const (
 	ManifestName    = "manifest.json"
 	packDir         = "packs"
@@ -161,7 +161,7 @@ type AddRequest struct {
 	Now     time.Time // date added; zero means time.Now()
 }
 
-// FileResult is what was read from one input file.
+// FileResult is the outcome of reading one input file.
 type FileResult struct {
 	Path     string
 	Encoding string

@@ -13,7 +13,7 @@ import (
 	"golang.org/x/text/width"
 )
 
-// dataStdout receives the reports of `goushi data`; tests replace it.
+// dataStdout receives the reports of `goushi data`. Tests replace it.
 var dataStdout io.Writer = os.Stdout
 
 const defaultStore = "./goushi-data"
@@ -196,9 +196,9 @@ func printStats(w io.Writer, name string, st corpus.Stats) {
 
 // printShares prints a table whose first column is padded by display
 // width, because tabwriter counts a CJK character as one column.
-func printShares(w io.Writer, what string, shares []corpus.Share, total int) {
+func printShares(w io.Writer, column string, shares []corpus.Share, total int) {
 	names := make([]string, len(shares))
-	nameWidth := displayWidth(what)
+	nameWidth := displayWidth(column)
 	for i, s := range shares {
 		names[i] = s.Name
 		if names[i] == "" {
@@ -208,8 +208,8 @@ func printShares(w io.Writer, what string, shares []corpus.Share, total int) {
 	}
 	pad := func(s string) string { return s + strings.Repeat(" ", nameWidth-displayWidth(s)) }
 
-	fmt.Fprintf(w, "\nby %s:\n", what)
-	fmt.Fprintf(w, "  %s  %10s  %11s  %6s\n", pad(what), "documents", "characters", "share")
+	fmt.Fprintf(w, "\nby %s:\n", column)
+	fmt.Fprintf(w, "  %s  %10s  %11s  %6s\n", pad(column), "documents", "characters", "share")
 	for i, s := range shares {
 		share := 0.0
 		if total > 0 {

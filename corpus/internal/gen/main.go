@@ -26,13 +26,13 @@ import (
 // source folder, starts with prefix. The first matching rule wins, and the
 // empty style skips the file.
 type styleRule struct {
-	prefix string
-	style  string
-	why    string // reason for skipping a file, for the log
+	prefix     string
+	style      string
+	skipReason string // printed when the file is skipped
 }
 
 var styleRules = []styleRule{
-	{prefix: "songci/author.song.json", why: "author biographies"},
+	{prefix: "songci/author.song.json", skipReason: "author biographies"},
 	{prefix: "songci/", style: "宋词"},
 	{prefix: "yuanqu/", style: "元曲"},
 	{prefix: "shijing/", style: "诗经"},
@@ -42,14 +42,14 @@ var styleRules = []styleRule{
 	{prefix: "nalanxingde/", style: "清词"},
 	{prefix: "wudaishici/huajianji/", style: "花间集"},
 	{prefix: "wudaishici/nantang/poetrys.json", style: "南唐词"},
-	{prefix: "wudaishici/nantang/", why: "author biographies and introduction"},
+	{prefix: "wudaishici/nantang/", skipReason: "author biographies and introduction"},
 	{prefix: "sishuwujing/", style: "四书"},
 	{prefix: "shuimotangshi/", style: "唐诗"},
 	{prefix: "mengxue/tangshisanbaishou.json", style: "唐诗"},
 	{prefix: "mengxue/qianjiashi.json", style: "古诗"},
 	{prefix: "mengxue/guwenguanzhi.json", style: "古文"},
-	{prefix: "mengxue/wenzimengqiu.json", why: "glyph placeholders (●) in place of ancient forms"},
-	{prefix: "mengxue/sanzijing-traditional.json", why: "same text as sanzijing-new.json"},
+	{prefix: "mengxue/wenzimengqiu.json", skipReason: "glyph placeholders (●) in place of ancient forms"},
+	{prefix: "mengxue/sanzijing-traditional.json", skipReason: "same text as sanzijing-new.json"},
 	{prefix: "mengxue/", style: "蒙学"},
 	{prefix: "youmengying/", style: "清言"},
 }
@@ -90,7 +90,7 @@ func run(src, out string) error {
 			return fmt.Errorf("%s: no style rule; add one to styleRules", rel)
 		}
 		if rule.style == "" {
-			fmt.Fprintf(os.Stderr, "skip %s: %s\n", rel, rule.why)
+			fmt.Fprintf(os.Stderr, "skip %s: %s\n", rel, rule.skipReason)
 			continue
 		}
 		data, err := os.ReadFile(filepath.Join(src, filepath.FromSlash(rel)))
