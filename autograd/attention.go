@@ -62,7 +62,7 @@ func CausalSelfAttention(tp *Tape, qkv *Var, B, T, H int, dropout float32) *Var 
 		return out
 	}
 
-	tp.Push(func() {
+	tp.pushOp(out, func() {
 		if out.Grad == nil {
 			return
 		}
@@ -74,6 +74,8 @@ func CausalSelfAttention(tp *Tape, qkv *Var, B, T, H int, dropout float32) *Var 
 			a.backward(bh, qkv.Value.Data, out.Grad.Data, dqkv,
 				probs.Data[bh*T*T:(bh+1)*T*T], s[:T*T], s[T*T:])
 		})
+		tp.release(work)
+		tp.release(probs)
 	})
 	return out
 }

@@ -15,7 +15,10 @@
 // buffer.
 //
 // Intermediate values and their gradients come from an arena owned by the
-// tape. Reset rewinds the arena without freeing it, and a training step
+// tape. A gradient buffer returns to the arena as soon as the backward pass
+// no longer needs it, so the backward pass mostly reuses a few buffers
+// instead of doubling the memory of the forward pass. Reset returns every
+// buffer to the arena without freeing it, and a training step
 // that repeats the same sequence of ops gets back the same buffers, so a
 // steady training loop allocates no large buffers after its first step.
 // Ops must therefore not keep tape-owned values across a Reset.

@@ -137,6 +137,15 @@ func TestGradLinearNoBias(t *testing.T) {
 	checkGrad(t, []*Var{x, w}, func(tp *Tape) *Var { return Linear(tp, x, w, nil) })
 }
 
+func TestGradLinearResidual(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 11))
+	res, x := randParam(rng, "res", 5, 3), randParam(rng, "x", 5, 4)
+	w, b := randParam(rng, "w", 3, 4), randParam(rng, "b", 3)
+	checkGrad(t, []*Var{res, x, w, b}, func(tp *Tape) *Var {
+		return LinearResidual(tp, res, x, w, b)
+	})
+}
+
 func TestGradEmbeddingRepeatedIDs(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 6))
 	table := randParam(rng, "table", 5, 3)

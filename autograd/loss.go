@@ -64,7 +64,7 @@ func CrossEntropy(tp *Tape, logits *Var, targets []int) *Var {
 		return loss
 	}
 
-	tp.Push(func() {
+	tp.pushOp(loss, func() {
 		if loss.Grad == nil {
 			return
 		}

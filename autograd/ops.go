@@ -17,7 +17,7 @@ func Add(tp *Tape, a, b *Var) *Var {
 	if !tp.needsGrad() {
 		return out
 	}
-	tp.Push(func() {
+	tp.pushOp(out, func() {
 		if out.Grad == nil {
 			return
 		}
@@ -35,7 +35,7 @@ func Scale(tp *Tape, x *Var, s float32) *Var {
 	if !tp.needsGrad() {
 		return out
 	}
-	tp.Push(func() {
+	tp.pushOp(out, func() {
 		if out.Grad == nil {
 			return
 		}
@@ -65,20 +65,54 @@ func Linear(tp *Tape, x, w, b *Var) *Var {
 	if !tp.needsGrad() {
 		return y
 	}
-	tp.Push(func() {
+	tp.pushOp(y, func() {
+		if y.Grad == nil {
+			return
+		}
+		linearBackward(tp, x, w, b, y.Grad.Data, n, in, outDim)
+	})
+	return y
+}
+
+// linearBackward accumulates the gradients of y = x·Wᵀ + b given dy.
+func linearBackward(tp *Tape, x, w, b *Var, dy []float32, n, in, outDim int) {
+	// dx (N, in) += dy (N, out) · W (out, in)
+	tensor.Gemm(false, false, n, in, outDim, 1, dy, outDim, w.Value.Data, in,
+		1, tp.Grad(x), in)
+	// dW (out, in) += dyᵀ (out, N) · x (N, in)
+	tensor.Gemm(true, false, outDim, in, n, 1, dy, outDim, x.Value.Data, in,
+		1, tp.Grad(w), in)
+	if b != nil {
+		tensor.ColSumAdd(tp.Grad(b), dy, n)
+	}
+}
+
+// LinearResidual returns res + x·Wᵀ + b, a Linear whose output is added to
+// the residual stream res (N, out) without storing the Linear's own output.
+// b may be nil.
+func LinearResidual(tp *Tape, res, x, w, b *Var) *Var {
+	in, n, outDim := x.Value.Cols(), x.Value.Rows(), w.Value.Dim(0)
+	if w.Value.Cols() != in || res.Value.Rows() != n || res.Value.Cols() != outDim {
+		panic(fmt.Sprintf("autograd: linear residual of x %v, weight %v and residual %v",
+			x.Value.Shape, w.Value.Shape, res.Value.Shape))
+	}
+	y := tp.NewVar(tp.AllocNoZero(res.Value.Shape...))
+	copy(y.Value.Data, res.Value.Data)
+	if b != nil {
+		tensor.AddBias(y.Value.Data, b.Value.Data, n)
+	}
+	tensor.Gemm(false, true, n, outDim, in, 1, x.Value.Data, in, w.Value.Data, in,
+		1, y.Value.Data, outDim)
+	if !tp.needsGrad() {
+		return y
+	}
+	tp.pushOp(y, func() {
 		if y.Grad == nil {
 			return
 		}
 		dy := y.Grad.Data
-		// dx (N, in) += dy (N, out) · W (out, in)
-		tensor.Gemm(false, false, n, in, outDim, 1, dy, outDim, w.Value.Data, in,
-			1, tp.Grad(x), in)
-		// dW (out, in) += dyᵀ (out, N) · x (N, in)
-		tensor.Gemm(true, false, outDim, in, n, 1, dy, outDim, x.Value.Data, in,
-			1, tp.Grad(w), in)
-		if b != nil {
-			tensor.ColSumAdd(tp.Grad(b), dy, n)
-		}
+		tensor.Axpy(tp.Grad(res), 1, dy)
+		linearBackward(tp, x, w, b, dy, n, in, outDim)
 	})
 	return y
 }
@@ -97,7 +131,7 @@ func Embedding(tp *Tape, table *Var, ids []int) *Var {
 	if !tp.needsGrad() {
 		return out
 	}
-	tp.Push(func() {
+	tp.pushOp(out, func() {
 		if out.Grad == nil {
 			return
 		}
@@ -122,12 +156,14 @@ func LayerNorm(tp *Tape, x, gain, bias *Var, eps float32) *Var {
 	if !tp.needsGrad() {
 		return out
 	}
-	tp.Push(func() {
+	tp.pushOp(out, func() {
 		if out.Grad == nil {
 			return
 		}
 		tensor.LayerNormBackward(tp.Grad(x), tp.Grad(gain), tp.Grad(bias), out.Grad.Data,
 			x.Value.Data, mean.Data, rstd.Data, gain.Value.Data, rows, cols)
+		tp.release(mean)
+		tp.release(rstd)
 	})
 	return out
 }
@@ -139,7 +175,7 @@ func GELU(tp *Tape, x *Var) *Var {
 	if !tp.needsGrad() {
 		return out
 	}
-	tp.Push(func() {
+	tp.pushOp(out, func() {
 		if out.Grad == nil {
 			return
 		}
@@ -170,7 +206,7 @@ func Dropout(tp *Tape, x *Var, p float32) *Var {
 			od[i] = xd[i] * keep
 		}
 	}
-	tp.Push(func() {
+	tp.pushOp(out, func() {
 		if out.Grad == nil {
 			return
 		}

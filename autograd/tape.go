@@ -10,9 +10,10 @@ import (
 // reached it, the gradient of the loss with respect to that value.
 type Var struct {
 	Value *tensor.Tensor
-	// Grad has Value's shape. Parameters always have one. Intermediate
-	// variables get one from the tape arena when a gradient first flows
-	// into them, so nil means that no gradient reached the variable.
+	// Grad has Value's shape. Parameters always have one. An intermediate
+	// variable gets one from the tape arena when a gradient first flows into
+	// it, and gives it back once the op that produced the variable has run
+	// its backward pass, so after Backward it is nil again.
 	Grad *tensor.Tensor
 	// Name identifies a parameter for checkpoints and optimizers; empty for
 	// intermediate values.
@@ -71,7 +72,7 @@ func (tp *Tape) Reset() {
 		*v = Var{}
 	}
 	tp.nvars = 0
-	tp.arena.rewind()
+	tp.arena.reset()
 	tp.dropoutOps = 0
 }
 
@@ -90,6 +91,28 @@ func (tp *Tape) Push(fn func()) {
 		return
 	}
 	tp.backward = append(tp.backward, fn)
+}
+
+// pushOp records the backward pass fn of the op that produced out. Once fn
+// has run, every consumer of out has already passed its gradient on, so
+// out's gradient buffer goes back to the arena for the ops still to run.
+func (tp *Tape) pushOp(out *Var, fn func()) {
+	tp.Push(func() {
+		fn()
+		if g := out.Grad; g != nil && !out.param && g != out.Value {
+			tp.arena.release(g)
+			out.Grad = nil
+		}
+	})
+}
+
+// release hands t back to the arena before the end of the step. t must
+// have come from Alloc or AllocNoZero on this tape and must not be read
+// again until the next step.
+func (tp *Tape) release(t *tensor.Tensor) {
+	if tp != nil {
+		tp.arena.release(t)
+	}
 }
 
 // Backward seeds the gradient of loss, a single-element variable, with 1
@@ -120,8 +143,7 @@ func (tp *Tape) Alloc(shape ...int) *tensor.Tensor {
 	if tp == nil {
 		return tensor.New(shape...)
 	}
-	t := tp.arena.get(shape, false)
-	return t
+	return tp.arena.get(shape, false)
 }
 
 // AllocNoZero is Alloc without clearing reused memory, for buffers that the
@@ -159,13 +181,23 @@ func (tp *Tape) Grad(v *Var) []float32 {
 // needsGrad reports whether an op on tp should record a backward pass.
 func (tp *Tape) needsGrad() bool { return tp != nil }
 
-// arena hands out buffers in the order they are requested and, after a
-// rewind, hands the same buffers out again in the same order. A request
-// larger than the buffer in its slot replaces that buffer.
+// arena hands out float32 buffers and takes them back. A buffer is
+// returned either early, by release, when its last reader has run, or by
+// reset at the end of the step. Free buffers are kept by exact length: a
+// training step requests the same sizes in the same order every time, so
+// from the second step on every request is served from the free lists and
+// the arena holds about the peak of live buffers of one step.
 type arena struct {
-	slots []*tensor.Tensor
-	bufs  [][]float32
-	next  int
+	entries map[*tensor.Tensor]*arenaEntry
+	free    map[int][]*arenaEntry
+	all     []*arenaEntry
+}
+
+// arenaEntry is one buffer and the tensor header handed out for it.
+type arenaEntry struct {
+	t     tensor.Tensor
+	buf   []float32
+	inUse bool
 }
 
 func (a *arena) get(shape []int, noZero bool) *tensor.Tensor {
@@ -173,34 +205,54 @@ func (a *arena) get(shape []int, noZero bool) *tensor.Tensor {
 	for _, d := range shape {
 		n *= d
 	}
-	if a.next == len(a.slots) {
-		a.slots = append(a.slots, &tensor.Tensor{})
-		a.bufs = append(a.bufs, nil)
+	if a.free == nil {
+		a.free = make(map[int][]*arenaEntry)
+		a.entries = make(map[*tensor.Tensor]*arenaEntry)
 	}
-	i := a.next
-	a.next++
-	buf := a.bufs[i]
-	if cap(buf) < n {
-		buf = make([]float32, n)
-		a.bufs[i] = buf
-	} else {
-		buf = buf[:n]
+	var e *arenaEntry
+	if list := a.free[n]; len(list) > 0 {
+		e = list[len(list)-1]
+		a.free[n] = list[:len(list)-1]
 		if !noZero {
-			clear(buf)
+			clear(e.buf)
 		}
+	} else {
+		e = &arenaEntry{buf: make([]float32, n)}
+		a.all = append(a.all, e)
+		a.entries[&e.t] = e
 	}
-	t := a.slots[i]
-	t.Data = buf
-	t.Shape = append(t.Shape[:0], shape...)
-	return t
+	e.inUse = true
+	e.t.Data = e.buf
+	e.t.Shape = append(e.t.Shape[:0], shape...)
+	return &e.t
 }
 
-func (a *arena) rewind() { a.next = 0 }
+// release returns t to the free lists. It ignores tensors that the arena
+// did not hand out, such as parameters, and ones already returned.
+func (a *arena) release(t *tensor.Tensor) {
+	e, ok := a.entries[t]
+	if !ok || !e.inUse {
+		return
+	}
+	e.inUse = false
+	a.free[len(e.buf)] = append(a.free[len(e.buf)], e)
+}
+
+// reset returns every buffer to the free lists.
+func (a *arena) reset() {
+	for n, list := range a.free {
+		a.free[n] = list[:0]
+	}
+	for _, e := range a.all {
+		e.inUse = false
+		a.free[len(e.buf)] = append(a.free[len(e.buf)], e)
+	}
+}
 
 func (a *arena) bytes() int {
 	n := 0
-	for _, b := range a.bufs {
-		n += 4 * cap(b)
+	for _, e := range a.all {
+		n += 4 * len(e.buf)
 	}
 	return n
 }

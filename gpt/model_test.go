@@ -400,3 +400,35 @@ func TestForwardRejectsBadInput(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkTrainStepSmall times one training step of the small preset at
+// batch 16: forward, loss, backward, clipping and AdamW. It reports
+// tokens/s and the bytes of the tape arena, which holds every intermediate
+// value and gradient of the step.
+func BenchmarkTrainStepSmall(b *testing.B) {
+	cfg, err := Preset("small")
+	if err != nil {
+		b.Fatal(err)
+	}
+	const B = 16
+	T := cfg.ContextLen
+	m := New(cfg, 1)
+	ids, targets := batch(2, B, T, cfg.VocabSize, false)
+	opt := layers.NewAdamW(m.Params(), layers.AdamWConfig{LR: 1e-3, Beta1: 0.9, Beta2: 0.95,
+		Eps: 1e-8, WeightDecay: 0.1})
+	tp := autograd.NewTape()
+	step := func() {
+		tp.Reset()
+		opt.ZeroGrad()
+		tp.Backward(m.Loss(tp, ids, targets, B, T))
+		layers.ClipGradNorm(m.Params(), 1)
+		opt.Step(1e-3)
+	}
+	step()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		step()
+	}
+	b.ReportMetric(float64(B*T*b.N)/b.Elapsed().Seconds(), "tokens/s")
+	b.ReportMetric(float64(tp.ArenaBytes())/(1<<20), "arena-MiB")
+}

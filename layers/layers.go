@@ -118,10 +118,30 @@ func NewCausalSelfAttention(prefix string, c, heads int, dropout float32) *Causa
 
 // Forward maps x (B·T, C) to (B·T, C).
 func (a *CausalSelfAttention) Forward(tp *autograd.Tape, x *autograd.Var, B, T int) *autograd.Var {
+	return a.ForwardResidual(tp, nil, x, B, T)
+}
+
+// ForwardResidual returns res + Forward(x), or Forward(x) when res is nil.
+// Without dropout the sum is fused into the output projection.
+func (a *CausalSelfAttention) ForwardResidual(tp *autograd.Tape, res, x *autograd.Var,
+	B, T int) *autograd.Var {
 	qkv := a.CAttn.Forward(tp, x)
 	y := autograd.CausalSelfAttention(tp, qkv, B, T, a.Heads, a.Dropout)
-	y = a.CProj.Forward(tp, y)
-	return autograd.Dropout(tp, y, a.Dropout)
+	return projectResidual(tp, a.CProj, res, y, a.Dropout)
+}
+
+// projectResidual returns res + dropout(proj(y)), with res nil meaning no
+// residual.
+func projectResidual(tp *autograd.Tape, proj *Linear, res, y *autograd.Var,
+	dropout float32) *autograd.Var {
+	if res != nil && (tp == nil || dropout == 0) {
+		return autograd.LinearResidual(tp, res, y, proj.Weight, proj.Bias)
+	}
+	y = autograd.Dropout(tp, proj.Forward(tp, y), dropout)
+	if res == nil {
+		return y
+	}
+	return autograd.Add(tp, res, y)
 }
 
 // Params returns c_attn's then c_proj's parameters.
@@ -148,8 +168,13 @@ func NewMLP(prefix string, c int, dropout float32) *MLP {
 
 // Forward maps x (N, C) to (N, C).
 func (m *MLP) Forward(tp *autograd.Tape, x *autograd.Var) *autograd.Var {
+	return m.ForwardResidual(tp, nil, x)
+}
+
+// ForwardResidual returns res + Forward(x), or Forward(x) when res is nil.
+func (m *MLP) ForwardResidual(tp *autograd.Tape, res, x *autograd.Var) *autograd.Var {
 	h := autograd.GELU(tp, m.CFc.Forward(tp, x))
-	return autograd.Dropout(tp, m.CProj.Forward(tp, h), m.Dropout)
+	return projectResidual(tp, m.CProj, res, h, m.Dropout)
 }
 
 // Params returns c_fc's then c_proj's parameters.
@@ -177,8 +202,8 @@ func NewBlock(prefix string, c, heads int, dropout float32) *Block {
 
 // Forward maps the residual stream x (B·T, C) to (B·T, C).
 func (b *Block) Forward(tp *autograd.Tape, x *autograd.Var, B, T int) *autograd.Var {
-	x = autograd.Add(tp, x, b.Attn.Forward(tp, b.LN1.Forward(tp, x), B, T))
-	return autograd.Add(tp, x, b.MLP.Forward(tp, b.LN2.Forward(tp, x)))
+	x = b.Attn.ForwardResidual(tp, x, b.LN1.Forward(tp, x), B, T)
+	return b.MLP.ForwardResidual(tp, x, b.LN2.Forward(tp, x))
 }
 
 // Params returns the block's parameters in GPT-2's order: ln_1, attn, ln_2,

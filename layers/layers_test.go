@@ -152,12 +152,15 @@ func TestDropoutGradient(t *testing.T) {
 func TestBlockGradient(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 7))
 	const B, T, C, H = 2, 3, 4, 2
-	b := NewBlock("h.0", C, H, 0.1)
-	fill(rng, b.Params())
-	x := input(rng, B*T, C)
-	checkLayer(t, append(b.Params(), x), func(tp *autograd.Tape) *autograd.Var {
-		return b.Forward(tp, x, B, T)
-	})
+	// Dropout 0 takes the fused residual path, 0.1 the separate one.
+	for _, dropout := range []float32{0, 0.1} {
+		b := NewBlock("h.0", C, H, dropout)
+		fill(rng, b.Params())
+		x := input(rng, B*T, C)
+		checkLayer(t, append(b.Params(), x), func(tp *autograd.Tape) *autograd.Var {
+			return b.Forward(tp, x, B, T)
+		})
+	}
 }
 
 func TestBlockParamNames(t *testing.T) {
