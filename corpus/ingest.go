@@ -108,22 +108,44 @@ var (
 	mdLink        = regexp.MustCompile(`\[([^\]]*)\]\([^)]*\)`)
 	mdLineMarker  = regexp.MustCompile(`(?m)^ {0,3}(#{1,6} +|> ?|[-*+] +|\d+[.)] +)`)
 	mdEmphasis    = regexp.MustCompile(`(\*\*|__|\*|~~|` + "`" + `)`)
-	mdRule        = regexp.MustCompile(`(?m)^ {0,3}([-*_] *){3,}$`)
+	mdSetext      = regexp.MustCompile(`^ {0,3}(=+|-+) *$`)
+	mdBreak       = regexp.MustCompile(`^ {0,3}((- *){3,}|(\* *){3,}|(_ *){3,})$`)
 )
 
 // ParseMarkdown strips Markdown syntax that is not text (front matter,
 // code blocks, images, link targets, heading, quote and list markers,
-// emphasis marks, rules) and splits the rest like ParseText.
+// emphasis marks) and splits the rest into pieces. A thematic break (---,
+// *** or ___ on its own line) separates pieces, as does a PieceSeparator
+// line after a blank line. Directly under a line of text, === and ---
+// underline a setext heading, so they are dropped and split nothing.
 func ParseMarkdown(name, text string) []Record {
 	text = strings.ReplaceAll(text, "\r\n", "\n")
 	text = mdFrontMatter.ReplaceAllString(text, "")
 	text = mdFence.ReplaceAllString(text, "")
+	text = markdownPieces(text)
 	text = mdImage.ReplaceAllString(text, "")
 	text = mdLink.ReplaceAllString(text, "$1")
 	text = mdLineMarker.ReplaceAllString(text, "")
-	text = mdRule.ReplaceAllString(text, "")
 	text = mdEmphasis.ReplaceAllString(text, "")
 	return ParseText(name, text)
+}
+
+// markdownPieces drops setext heading underlines and replaces thematic
+// breaks with PieceSeparator lines.
+func markdownPieces(text string) string {
+	var sb strings.Builder
+	prevBlank := true
+	for line := range strings.SplitSeq(text, "\n") {
+		switch {
+		case !prevBlank && mdSetext.MatchString(line):
+		case mdBreak.MatchString(line):
+			sb.WriteString(PieceSeparator + "\n")
+		default:
+			sb.WriteString(line + "\n")
+		}
+		prevBlank = strings.TrimSpace(line) == ""
+	}
+	return sb.String()
 }
 
 // jsonLine is one line of a JSON Lines input. Content is accepted in

@@ -43,8 +43,27 @@ func TestParseTextWithoutSeparatorIsOneRecord(t *testing.T) {
 
 func TestParseMarkdownStripsSyntax(t *testing.T) {
 	in := "---\ntitle: 测试\n---\n# 标题\n\n**加粗**和[链接](https://example.com)" +
-		"![图](a.png)\n\n```go\ncode()\n```\n> 引用\n- 列表\n1. 编号\n\n***\n===\n第二篇"
-	assertTexts(t, ParseMarkdown("a.md", in), "标题\n\n加粗和链接\n\n引用\n列表\n编号", "第二篇")
+		"![图](a.png)\n\n```go\ncode()\n```\n> 引用\n- 列表\n1. 编号"
+	assertTexts(t, ParseMarkdown("a.md", in), "标题\n\n加粗和链接\n\n引用\n列表\n编号")
+}
+
+func TestParseMarkdownPieces(t *testing.T) {
+	cases := []struct {
+		name, in string
+		want     []string
+	}{
+		{"thematic breaks split", "甲篇\n\n---\n乙篇\n\n* * *\n丙篇\n___\n丁篇",
+			[]string{"甲篇", "乙篇", "丙篇", "丁篇"}},
+		{"setext underlines do not split", "大标题\n===\n正文一\n\n小标题\n---\n正文二",
+			[]string{"大标题\n正文一\n\n小标题\n正文二"}},
+		{"separator after blank line splits", "甲篇\n\n===\n乙篇",
+			[]string{"甲篇", "乙篇"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			assertTexts(t, ParseMarkdown("a.md", c.in), c.want...)
+		})
+	}
 }
 
 func TestParseJSONLines(t *testing.T) {

@@ -64,6 +64,9 @@ type Store struct {
 	Dir      string
 	Manifest Manifest
 	docs     []Document
+	// manifestID is the TextID of the manifest bytes as read, or "" when
+	// there was none. A commit checks it to detect a concurrent add.
+	manifestID string
 }
 
 // IsStore reports whether dir contains a store manifest.
@@ -84,6 +87,7 @@ func OpenStore(dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	s.manifestID = TextID(string(data))
 	if err := json.Unmarshal(data, &s.Manifest); err != nil {
 		return nil, fmt.Errorf("open store %s: invalid %s: %w", dir, ManifestName, err)
 	}
@@ -352,16 +356,42 @@ func (s *Store) commit(docs []Document, origins []string, src Source, sourceIsNe
 	if err != nil {
 		return err
 	}
+	data = append(data, '\n')
 	if beforeCommit != nil {
 		if err := beforeCommit(); err != nil {
 			return err
 		}
 	}
-	if err := WriteFileAtomic(filepath.Join(s.Dir, ManifestName), append(data, '\n')); err != nil {
+	if err := s.checkUnchanged(); err != nil {
+		return err
+	}
+	if err := WriteFileAtomic(filepath.Join(s.Dir, ManifestName), data); err != nil {
 		return fmt.Errorf("write manifest: %w", err)
 	}
+	s.manifestID = TextID(string(data))
 	s.Manifest = next
 	s.docs = append(s.docs, docs...)
+	return nil
+}
+
+// checkUnchanged returns an error when the manifest on disk is no longer
+// the one this Store read, because replacing it would lose the documents
+// another add recorded in between.
+// NOTE: two adds that reach this check at the same instant can both pass
+// it. The later rename then wins and the earlier add's documents are lost.
+func (s *Store) checkUnchanged() error {
+	data, err := os.ReadFile(filepath.Join(s.Dir, ManifestName))
+	current := ""
+	switch {
+	case err == nil:
+		current = TextID(string(data))
+	case !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("check store %s: %w", s.Dir, err)
+	}
+	if current != s.manifestID {
+		return fmt.Errorf("store %s changed during this add, probably by another "+
+			"`goushi data add`; nothing was recorded, so run the add again", s.Dir)
+	}
 	return nil
 }
 

@@ -175,6 +175,26 @@ func TestStoreInterruptedAddKeepsOldStore(t *testing.T) {
 	}
 }
 
+func TestStoreRejectsConcurrentAdd(t *testing.T) {
+	in, dir := t.TempDir(), t.TempDir()
+	p := uniquePieces(2)
+	first, _ := OpenStore(dir)
+	second, _ := OpenStore(dir)
+	addFiles(t, first, Source{Name: "a"}, writeFile(t, in, "a.txt", p[0]))
+	_, err := second.Add(AddRequest{Paths: []string{writeFile(t, in, "b.txt", p[1])},
+		Source: Source{Name: "b"}, Options: DefaultOptions()})
+	if err == nil || !strings.Contains(err.Error(), "changed during this add") {
+		t.Fatalf("err = %v, want a concurrent-change error", err)
+	}
+	s, err := OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := s.Corpus(); len(c.Docs) != 1 || c.Docs[0].Source != "a" {
+		t.Errorf("store has %+v, want only the first add's document", c.Docs)
+	}
+}
+
 func TestStoreDetectsCorruptPack(t *testing.T) {
 	in, dir := t.TempDir(), t.TempDir()
 	f := writeFile(t, in, "a.txt", piece(1))
