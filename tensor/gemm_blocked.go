@@ -1,12 +1,19 @@
 package tensor
 
-// The packed, cache-blocked product in the BLIS style. For each nc-wide
-// column block of op(B) and each kc-deep slice of k, op(B) is packed once
-// into nr-wide micro-panels (kc, nr) shared by all workers. The rows of
-// op(A) are split into blocks of at most about mc rows; each task packs its
-// block into mr-tall micro-panels (kc, mr) and runs the microkernel over
-// every (mr, nr) tile of its block, B micro-panel outer so that it stays in
-// L1 while the packed A block streams from L2.
+// The packed, cache-blocked product in the BLIS style. For each column
+// block of op(B) (at most nc columns, fewer when k is large so that the
+// packed block stays under packedBMax floats), all of op(B) is packed once
+// into nr-wide micro-panels (kc, nr), one set per kc-deep slice of k, shared
+// by all workers. The rows of op(A) are split into blocks of at most about
+// mc rows. Each task walks the kc slices: it packs its rows of that slice
+// into mr-tall micro-panels (kc, mr) and runs the microkernel over every
+// (mr, nr) tile, B micro-panel outer, so that it stays in L1 while the
+// packed A block streams from L2. Packing all slices of B up front costs one
+// barrier per column block instead of two per kc slice.
+
+// packedBMax is the most floats of op(B) packed at once: 16 MiB, half of
+// the L3 of the machine the package was tuned on.
+const packedBMax = 1 << 22
 
 // gemmBlocked computes C = alpha*op(A)*op(B) + beta*C with k > 0.
 func gemmBlocked(ks *kernelSet, par bool, transA, transB bool, m, n, k int, alpha float32,
@@ -16,52 +23,61 @@ func gemmBlocked(ks *kernelSet, par bool, transA, transB bool, m, n, k int, alph
 	if par {
 		workers = Workers()
 	}
-	kcMax := min(ks.kc, k)
-	ncMax := min(ks.nc, n)
-	bbuf := getBuf(roundUp(ncMax, nr) * kcMax)
+	nc := min(ks.nc, max(nr, packedBMax/k/nr*nr))
+	ncMax := min(nc, n)
+	bbuf := getBuf(roundUp(ncMax, nr) * k)
 	defer putBuf(bbuf)
 	bp := *bbuf
+	slices := (k + ks.kc - 1) / ks.kc
 
-	for jc := 0; jc < n; jc += ks.nc {
-		nb := min(ks.nc, n-jc)
+	for jc := 0; jc < n; jc += nc {
+		nb := min(nc, n-jc)
 		panels := (nb + nr - 1) / nr
-		for pc := 0; pc < k; pc += ks.kc {
-			kb := min(ks.kc, k-pc)
-			betaBlock := beta
-			if pc > 0 {
-				betaBlock = 1
-			}
+		width := panels * nr
 
-			packB := func(lo, hi int) {
-				for q := lo; q < hi; q++ {
-					j := jc + q*nr
-					packBPanel(bp[q*kb*nr:(q+1)*kb*nr], transB, b, ldb, pc, kb, j, min(nr, n-j), nr)
-				}
+		// Pack op(B)[:, jc:jc+nb]: slice s of depth kb starts at s*kc*width,
+		// and its panel q at a further q*kb*nr.
+		packB := func(lo, hi int) {
+			for u := lo; u < hi; u++ {
+				s, q := u/panels, u%panels
+				pc := s * ks.kc
+				kb := min(ks.kc, k-pc)
+				j := jc + q*nr
+				off := pc*width + q*kb*nr
+				packBPanel(bp[off:off+kb*nr], transB, b, ldb, pc, kb, j, min(nr, n-j), nr)
 			}
-			if workers > 1 {
-				// About 16K floats per range, so that packing a small B
-				// stays on one goroutine.
-				ParallelGrain(panels, max(1, (1<<14)/(kb*nr)), packB)
-			} else {
-				packB(0, panels)
-			}
+		}
+		if workers > 1 {
+			// At least 16K floats per range, so that packing a small B
+			// stays on one goroutine.
+			ParallelGrain(slices*panels, max(1, (1<<14)/(ks.kc*nr)), packB)
+		} else {
+			packB(0, slices*panels)
+		}
 
-			plan := planTasks(m, panels, mr, ks.mc, workers)
-			task := func(lo, hi int) {
-				abuf := getBuf(plan.maxRows * kb)
-				for t := lo; t < hi; t++ {
-					i0, i1, q0, q1 := plan.task(t, m, mr, panels)
+		plan := planTasks(m, panels, mr, ks.mc, workers)
+		task := func(lo, hi int) {
+			abuf := getBuf(plan.maxRows * min(ks.kc, k))
+			for t := lo; t < hi; t++ {
+				i0, i1, q0, q1 := plan.task(t, m, mr, panels)
+				for pc := 0; pc < k; pc += ks.kc {
+					kb := min(ks.kc, k-pc)
+					betaSlice := beta
+					if pc > 0 {
+						betaSlice = 1
+					}
 					ap := (*abuf)[:roundUp(i1-i0, mr)*kb]
 					packABlock(ap, transA, a, lda, i0, i1-i0, pc, kb, mr)
-					macroKernel(ks, ap, bp, c, ldc, i0, i1, jc, q0, q1, n, kb, alpha, betaBlock)
+					macroKernel(ks, ap, bp[pc*width:], c, ldc, i0, i1, jc, q0, q1, n, kb,
+						alpha, betaSlice)
 				}
-				putBuf(abuf)
 			}
-			if plan.tasks > 1 {
-				Parallel(plan.tasks, task)
-			} else {
-				task(0, 1)
-			}
+			putBuf(abuf)
+		}
+		if plan.tasks > 1 {
+			Parallel(plan.tasks, task)
+		} else {
+			task(0, 1)
 		}
 	}
 }
@@ -79,9 +95,10 @@ func planTasks(m, panels, mr, mc, workers int) taskPlan {
 	rb := min((mtiles*mr+mc-1)/mc, mtiles)
 	cb := 1
 	if workers > 1 {
-		if rb >= workers {
-			rb = min(roundUp(rb, workers), mtiles)
-		} else {
+		// Split rows first: each row block packs its own A, so only a
+		// column split packs the same rows twice.
+		rb = min(roundUp(rb, workers), mtiles)
+		if rb < workers {
 			cb = min(panels, (2*workers+rb-1)/rb)
 		}
 	}
@@ -152,6 +169,9 @@ func packABlock(dst []float32, transA bool, a []float32, lda, i0, rows, p0, kb, 
 			}
 			continue
 		}
+		if h == mr && packRowsFast(d, a, lda, i, p0, kb, mr) {
+			continue
+		}
 		for r := 0; r < h; r++ {
 			src := a[(i+r)*lda+p0 : (i+r)*lda+p0+kb]
 			for p, v := range src {
@@ -178,7 +198,19 @@ func packBPanel(dst []float32, transB bool, b []float32, ldb, p0, kb, j, w, nr i
 		}
 		return
 	}
-	for x := 0; x < w; x++ {
+	x := 0
+	for ; x+4 <= w; x += 4 {
+		// Four rows of B at a time, so each step writes 4 contiguous values.
+		r0 := b[(j+x)*ldb+p0 : (j+x)*ldb+p0+kb]
+		r1 := b[(j+x+1)*ldb+p0 : (j+x+1)*ldb+p0+kb]
+		r2 := b[(j+x+2)*ldb+p0 : (j+x+2)*ldb+p0+kb]
+		r3 := b[(j+x+3)*ldb+p0 : (j+x+3)*ldb+p0+kb]
+		for p := 0; p < kb; p++ {
+			o := dst[p*nr+x : p*nr+x+4 : p*nr+x+4]
+			o[0], o[1], o[2], o[3] = r0[p], r1[p], r2[p], r3[p]
+		}
+	}
+	for ; x < w; x++ {
 		src := b[(j+x)*ldb+p0 : (j+x)*ldb+p0+kb]
 		for p, v := range src {
 			dst[p*nr+x] = v
@@ -192,3 +224,37 @@ func packBPanel(dst []float32, transB bool, b []float32, ldb, p0, kb, j, w, nr i
 }
 
 func roundUp(x, to int) int { return (x + to - 1) / to * to }
+
+// packRowsFast packs a full tile of mr rows of A (not transposed) by
+// reading all rows together, so each step writes mr contiguous values. It
+// handles the register tiles in use (12, 6 and 4 rows) and returns false for
+// others.
+func packRowsFast(d, a []float32, lda, i, p0, kb, mr int) bool {
+	row := func(r int) []float32 { return a[(i+r)*lda+p0 : (i+r)*lda+p0+kb] }
+	switch mr {
+	case 12:
+		r0, r1, r2, r3, r4, r5 := row(0), row(1), row(2), row(3), row(4), row(5)
+		r6, r7, r8, r9, r10, r11 := row(6), row(7), row(8), row(9), row(10), row(11)
+		for p := 0; p < kb; p++ {
+			o := d[p*12 : p*12+12 : p*12+12]
+			o[0], o[1], o[2], o[3] = r0[p], r1[p], r2[p], r3[p]
+			o[4], o[5], o[6], o[7] = r4[p], r5[p], r6[p], r7[p]
+			o[8], o[9], o[10], o[11] = r8[p], r9[p], r10[p], r11[p]
+		}
+	case 6:
+		r0, r1, r2, r3, r4, r5 := row(0), row(1), row(2), row(3), row(4), row(5)
+		for p := 0; p < kb; p++ {
+			o := d[p*6 : p*6+6 : p*6+6]
+			o[0], o[1], o[2], o[3], o[4], o[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
+		}
+	case 4:
+		r0, r1, r2, r3 := row(0), row(1), row(2), row(3)
+		for p := 0; p < kb; p++ {
+			o := d[p*4 : p*4+4 : p*4+4]
+			o[0], o[1], o[2], o[3] = r0[p], r1[p], r2[p], r3[p]
+		}
+	default:
+		return false
+	}
+	return true
+}

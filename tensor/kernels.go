@@ -1,10 +1,6 @@
 package tensor
 
-import (
-	"fmt"
-	"os"
-	"strings"
-)
+import "os"
 
 // kernelSet is one implementation of the inner loops: the GEMM microkernel
 // with its register tile and cache block sizes, and the vector kernels used
@@ -28,6 +24,11 @@ type kernelSet struct {
 	dotNT4 func(k int, a *float32, lda int, b *float32, ldb int, out *float32)
 	dotNT1 func(k int, a *float32, b *float32, ldb int, out *float32)
 	vecLen int
+
+	// peak runs n rounds of register-only FMAs of peakFlops each; nil for
+	// the generic set, which has no FMA instruction to measure.
+	peak      func(n int)
+	peakFlops int
 }
 
 // active is the kernel set in use. It is chosen at start-up and changed only
@@ -72,12 +73,10 @@ func KernelName() string { return active.name }
 // must not run concurrently with other calls into the package; tests and
 // benchmarks call it between runs.
 func SetKernels(name string) error {
-	for _, s := range kernelSets {
-		if s.name == name {
-			active = s
-			return nil
-		}
+	ks, err := lookupKernels(name)
+	if err != nil {
+		return err
 	}
-	return fmt.Errorf("tensor: kernel path %q is not supported on this machine; use one of %s",
-		name, strings.Join(Kernels(), ", "))
+	active = ks
+	return nil
 }

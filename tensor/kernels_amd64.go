@@ -14,10 +14,12 @@ var avx512Kernels = &kernelSet{
 	name: "avx512",
 	mr:   12, nr: 32,
 	kc: 256, mc: 192, nc: 4096,
-	micro:  microAVX512,
-	dotNT4: dotNT4AVX512,
-	dotNT1: dotNT1AVX512,
-	vecLen: 16,
+	micro:     microAVX512,
+	dotNT4:    dotNT4AVX512,
+	dotNT1:    dotNT1AVX512,
+	vecLen:    16,
+	peak:      func(n int) { fmaLoopAVX512(n) },
+	peakFlops: 384,
 }
 
 // avx2Kernels use the 6×16 tile: 12 Y accumulators, two Y registers for the
@@ -26,10 +28,12 @@ var avx2Kernels = &kernelSet{
 	name: "avx2",
 	mr:   6, nr: 16,
 	kc: 256, mc: 144, nc: 4096,
-	micro:  microAVX2,
-	dotNT4: dotNT4AVX2,
-	dotNT1: dotNT1AVX2,
-	vecLen: 8,
+	micro:     microAVX2,
+	dotNT4:    dotNT4AVX2,
+	dotNT1:    dotNT1AVX2,
+	vecLen:    8,
+	peak:      func(n int) { fmaLoopAVX2(n) },
+	peakFlops: 192,
 }
 
 func supportedKernels() []*kernelSet {
@@ -76,3 +80,13 @@ func dotNT4AVX2(k int, a *float32, lda int, b *float32, ldb int, out *float32)
 //
 //go:noescape
 func dotNT1AVX2(k int, a *float32, b *float32, ldb int, out *float32)
+
+// fmaLoopAVX512 runs n rounds of 12 independent 512-bit FMAs (384 flops).
+//
+//go:noescape
+func fmaLoopAVX512(n int)
+
+// fmaLoopAVX2 runs n rounds of 12 independent 256-bit FMAs (192 flops).
+//
+//go:noescape
+func fmaLoopAVX2(n int)

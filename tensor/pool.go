@@ -54,11 +54,25 @@ func startPool() {
 	}
 }
 
+// threadLimit caps the goroutines a parallel call uses; 0 means no cap.
+var threadLimit atomic.Int64
+
 // Workers returns the number of goroutines that parallel kernels use: the
-// value of GOMAXPROCS when the pool was first used.
+// value of GOMAXPROCS when the pool was first used, or fewer after
+// SetThreads.
 func Workers() int {
 	poolOnce.Do(startPool)
+	if l := int(threadLimit.Load()); l > 0 && l < poolWorkers {
+		return l
+	}
 	return poolWorkers
+}
+
+// SetThreads caps the goroutines that parallel kernels use at n, or lifts
+// the cap when n <= 0, and returns the previous cap (0 for none). Benchmarks
+// use it to measure one thread without restarting the process.
+func SetThreads(n int) int {
+	return int(threadLimit.Swap(int64(max(n, 0))))
 }
 
 // Parallel runs fn over [0, n) split into contiguous ranges spread over the
