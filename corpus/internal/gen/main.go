@@ -52,10 +52,16 @@ var styleRules = []styleRule{
 	{prefix: "mengxue/sanzijing-traditional.json", skipReason: "same text as sanzijing-new.json"},
 	{prefix: "mengxue/", style: "蒙学"},
 	{prefix: "youmengying/", style: "清言"},
+	// The full dist folder of the npm package also has these folders,
+	// which the embedded subset leaves out.
+	{prefix: "quantangshi/", skipReason: "全唐诗 in traditional characters"},
+	{prefix: "yudingquantangshi/", skipReason: "御定全唐诗 in traditional characters"},
+	{prefix: "strains/", skipReason: "tone patterns, not text"},
+	{prefix: "rank/", skipReason: "popularity ranks, not text"},
 }
 
-// missingGlyphs mark characters the digitizers could not enter; a work
-// that contains one is dropped rather than teaching the model the mark.
+// missingGlyphs mark characters the digitizers could not enter. A work
+// that contains one is dropped so the model does not learn the mark.
 const missingGlyphs = "□●"
 
 type line struct {
@@ -87,7 +93,7 @@ func run(src, out string) error {
 	for _, rel := range files {
 		rule, ok := ruleFor(rel)
 		if !ok {
-			return fmt.Errorf("%s: no style rule; add one to styleRules", rel)
+			return fmt.Errorf("%s: no style rule for this file; add one to styleRules", rel)
 		}
 		if rule.style == "" {
 			fmt.Fprintf(os.Stderr, "skip %s: %s\n", rel, rule.skipReason)
