@@ -10,7 +10,8 @@ import (
 type Options struct {
 	Filter Filter
 	// NearThreshold is the shingle Jaccard similarity at or above which a
-	// document is dropped as a near duplicate; above 1 turns it off.
+	// document is dropped as a near duplicate. Above 1 turns the check
+	// off, and 0 means DefaultNearThreshold.
 	NearThreshold float64
 }
 

@@ -142,8 +142,13 @@ type Deduper struct {
 
 // NewDeduper returns a Deduper that drops documents whose shingle Jaccard
 // similarity with a kept document is at least threshold. A threshold above
-// 1 turns near-duplicate detection off.
+// 1 turns near-duplicate detection off, and 0 or less means
+// DefaultNearThreshold, because such a threshold would drop every document
+// that shares a single shingle with an earlier one.
 func NewDeduper(threshold float64) *Deduper {
+	if threshold <= 0 {
+		threshold = DefaultNearThreshold
+	}
 	d := &Deduper{threshold: threshold, ids: map[string]bool{}}
 	for i := range d.buckets {
 		d.buckets[i] = map[uint64][]int32{}

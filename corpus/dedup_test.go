@@ -114,6 +114,15 @@ func TestDeduperThresholdAboveOneKeepsNear(t *testing.T) {
 	}
 }
 
+func TestDeduperZeroThresholdIsDefault(t *testing.T) {
+	d := NewDeduper(0)
+	half := base[:len(base)/2] + other
+	d.Add(TextID(base), base)
+	if got := d.Add(TextID(half), half); got != Kept {
+		t.Errorf("Add = %q, want Kept: a zero threshold must not drop partly similar text", got)
+	}
+}
+
 func TestTextIDIsSHA256(t *testing.T) {
 	// SHA-256 of "abc" from FIPS 180-2, appendix B.1.
 	const want = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"

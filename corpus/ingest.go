@@ -39,20 +39,21 @@ var formatByExt = map[string]string{
 	".json":  "poetry",
 }
 
-// IsSupported reports whether ReadFile reads files with this name.
+// IsSupported reports whether the extension of path is one that folder
+// walks pick up: .txt, .text, .md, .jsonl or .json.
 func IsSupported(path string) bool {
 	_, ok := formatByExt[strings.ToLower(filepath.Ext(path))]
 	return ok
 }
 
 // ReadFile reads one input file and returns its records and the text
-// encoding it was read as. The extension picks the format: .txt and .text
-// are plain text, .md is Markdown, .jsonl is JSON Lines with a "text"
-// field per line, and .json is the chinese-poetry layout.
+// encoding it was read as. The extension picks the format: .md is
+// Markdown, .jsonl is JSON Lines with a "text" field per line, .json is
+// the chinese-poetry layout, and any other file is plain text.
 func ReadFile(path string) ([]Record, string, error) {
 	format, ok := formatByExt[strings.ToLower(filepath.Ext(path))]
 	if !ok {
-		return nil, "", fmt.Errorf("%s: unsupported file type; use .txt, .md, .jsonl or .json", path)
+		format = "text"
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {

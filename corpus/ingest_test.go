@@ -148,13 +148,26 @@ func TestParsePoetryJSONRejectsOtherJSON(t *testing.T) {
 	}
 }
 
-func TestReadFileRejectsUnknownExtension(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "a.csv")
-	if err := os.WriteFile(path, []byte("好"), 0o644); err != nil {
+func TestReadFileOtherExtensionIsText(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "novel.log")
+	if err := os.WriteFile(path, []byte("第一章\n===\n第二章"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	recs, _, err := ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertTexts(t, recs, "第一章", "第二章")
+}
+
+func TestReadFileBinaryIsDecodeError(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "image.png")
+	// 0xFF starts no character in UTF-8, GB18030 or Big5.
+	if err := os.WriteFile(path, []byte{0x89, 'P', 'N', 'G', 0xff, 0xff}, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	_, _, err := ReadFile(path)
-	if err == nil || !strings.Contains(err.Error(), "a.csv") {
-		t.Errorf("err = %v, want an error naming a.csv", err)
+	if err == nil || !strings.Contains(err.Error(), "image.png") {
+		t.Errorf("err = %v, want a decode error naming image.png", err)
 	}
 }

@@ -270,7 +270,8 @@ func (s *Store) mergeSource(req Source) (Source, bool, error) {
 }
 
 // expandPaths replaces each folder by the supported files under it, in
-// lexical order. A file named directly must have a supported extension.
+// lexical order. A file named directly is kept whatever its extension,
+// and ReadFile reads it as plain text unless the extension says otherwise.
 func expandPaths(paths []string) ([]string, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("no input files given; name at least one file or folder")
@@ -282,9 +283,6 @@ func expandPaths(paths []string) ([]string, error) {
 			return nil, err
 		}
 		if !st.IsDir() {
-			if !IsSupported(p) {
-				return nil, fmt.Errorf("%s: unsupported file type; use .txt, .md, .jsonl or .json", p)
-			}
 			out = append(out, p)
 			continue
 		}

@@ -24,9 +24,9 @@ const dataUsage = `usage:
   goushi data stats [--store DIR | PATH]
   goushi data credits [--store DIR | PATH]
 
-add reads .txt, .md, .jsonl and chinese-poetry .json files (or folders of
-them), cleans and deduplicates the text and records it in the store with
-its provenance. stats and credits describe the store named by --store, the
+add reads .txt, .md, .jsonl and chinese-poetry .json files, folders of
+them, and other named files as plain text. It cleans and deduplicates the
+text and records it in the store with its provenance. stats and credits describe the store named by --store, the
 corpus at PATH, or the embedded default corpus when neither is given.`
 
 func cmdData(args []string) error {
