@@ -2,6 +2,7 @@ package autograd
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/goushi/goushi/tensor"
 )
@@ -182,6 +183,48 @@ func GELU(tp *Tape, x *Var) *Var {
 		tensor.GELUBackward(tp.Grad(x), x.Value.Data, out.Grad.Data)
 	})
 	return out
+}
+
+// GELUInPlace returns GELU(x) like GELU, but on a tape it overwrites
+// x.Value with the derivative GELU'(x), so the backward pass is a product
+// instead of a second tanh per element. x must have no other consumer, as
+// with the hidden layer of an MLP.
+func GELUInPlace(tp *Tape, x *Var) *Var {
+	if !tp.needsGrad() {
+		return GELU(tp, x)
+	}
+	out := tp.NewVar(tp.AllocNoZero(x.Value.Shape...))
+	xd, od := x.Value.Data, out.Value.Data
+	tensor.ParallelGrain(len(xd), 1<<14, func(lo, hi int) {
+		geluWithDerivative(od[lo:hi], xd[lo:hi], xd[lo:hi])
+	})
+	tp.pushOp(out, func() {
+		if out.Grad == nil {
+			return
+		}
+		dx, dout := tp.Grad(x), out.Grad.Data
+		tensor.ParallelGrain(len(dx), 1<<14, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				dx[i] += dout[i] * xd[i]
+			}
+		})
+	})
+	return out
+}
+
+// geluWithDerivative sets out[i] = GELU(x[i]) and deriv[i] = GELU'(x[i])
+// for the tanh form, with one tanh per element. deriv may alias x.
+//
+// NOTE: scalar Go; package tensor has no kernel that returns both yet.
+func geluWithDerivative(out, deriv, x []float32) {
+	const c = 0.7978845608028654 // √(2/π)
+	for i, v := range x {
+		u := c * (v + 0.044715*v*v*v)
+		th := float32(math.Tanh(float64(u)))
+		du := c * (1 + 3*0.044715*v*v)
+		out[i] = 0.5 * v * (1 + th)
+		deriv[i] = 0.5*(1+th) + 0.5*v*(1-th*th)*du
+	}
 }
 
 // Dropout zeroes each element of x with probability p and scales the rest
