@@ -20,11 +20,11 @@ type Document struct {
 
 // Source is the provenance of a group of documents.
 type Source struct {
-	Name    string
-	URL     string
-	License string // SPDX identifier where known, "unknown" otherwise
-	Author  string
-	Notice  string // copyright notice that redistribution must carry
+	Name    string `json:"name"`
+	URL     string `json:"url,omitempty"`
+	License string `json:"license"` // SPDX identifier where known, "unknown" otherwise
+	Author  string `json:"author,omitempty"`
+	Notice  string `json:"notice,omitempty"` // copyright notice that copies must carry
 }
 
 // Corpus is a list of documents and the sources they came from.

@@ -350,11 +350,10 @@ func (s *Store) commit(docs []Document, origins []string, src Source, sourceIsNe
 			Chars: CharCount(d.Text), Origin: origins[i], Pack: packName,
 		})
 	}
-	data, err := json.MarshalIndent(next, "", "  ")
+	data, err := encodeManifest(next)
 	if err != nil {
 		return err
 	}
-	data = append(data, '\n')
 	if beforeCommit != nil {
 		if err := beforeCommit(); err != nil {
 			return err
@@ -369,6 +368,41 @@ func (s *Store) commit(docs []Document, origins []string, src Source, sourceIsNe
 	s.manifestID = TextID(string(data))
 	s.Manifest = next
 	s.docs = append(s.docs, docs...)
+	return nil
+}
+
+// encodeManifest writes the manifest as JSON with one source or document
+// per line, which keeps it readable and line-diffable without the size of
+// fully indented JSON.
+func encodeManifest(m Manifest) ([]byte, error) {
+	var buf bytes.Buffer
+	fmt.Fprintf(&buf, "{\"version\": %d,\n\"sources\": [", m.Version)
+	for i, src := range m.Sources {
+		if err := encodeManifestLine(&buf, i, src); err != nil {
+			return nil, err
+		}
+	}
+	buf.WriteString("],\n\"documents\": [")
+	for i, md := range m.Documents {
+		if err := encodeManifestLine(&buf, i, md); err != nil {
+			return nil, err
+		}
+	}
+	buf.WriteString("]}\n")
+	return buf.Bytes(), nil
+}
+
+func encodeManifestLine(buf *bytes.Buffer, i int, v any) error {
+	if i > 0 {
+		buf.WriteByte(',')
+	}
+	buf.WriteString("\n  ")
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	buf.Truncate(buf.Len() - 1) // Encode ends each value with a newline
 	return nil
 }
 

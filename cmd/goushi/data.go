@@ -125,17 +125,25 @@ func dataAdd(args []string) error {
 	printAddResult(dataStdout, res, *verbose)
 	c := s.Corpus()
 	if res.Changed {
-		fmt.Fprintf(dataStdout, "store %s now has %d documents from %d sources\n",
-			*store, len(c.Docs), len(c.Sources))
+		fmt.Fprintf(dataStdout, "store %s now has %s from %s\n",
+			*store, plural(len(c.Docs), "document"), plural(len(c.Sources), "source"))
 	} else {
 		fmt.Fprintf(dataStdout, "nothing new; store %s unchanged\n", *store)
 	}
 	return nil
 }
 
+// plural returns "1 document" or "2 documents".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
 func printAddResult(w io.Writer, res *corpus.AddResult, verbose bool) {
 	for _, f := range res.Files {
-		fmt.Fprintf(w, "read %s (%s): %d documents\n", f.Path, f.Encoding, f.Records)
+		fmt.Fprintf(w, "read %s (%s): %s\n", f.Path, f.Encoding, plural(f.Records, "document"))
 	}
 	fmt.Fprintln(w, res.Report.Summary())
 	if verbose {

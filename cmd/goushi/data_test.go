@@ -41,7 +41,7 @@ func TestDataAddStatsCredits(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"(UTF-8): 3 documents", "kept 2 of 3", "1 exact duplicate",
-		"now has 2 documents from 1 sources"} {
+		"now has 2 documents from 1 source\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("add output lacks %q:\n%s", want, out)
 		}
