@@ -48,9 +48,9 @@ func gemmBlocked(ks *kernelSet, par bool, transA, transB bool, m, n, k int, alph
 			}
 		}
 		if workers > 1 {
-			// At least 16K floats per range, so that packing a small B
-			// stays on one goroutine.
-			ParallelGrain(slices*panels, max(1, (1<<14)/(ks.kc*nr)), packB)
+			// At least 64K floats per range: packing runs at several
+			// floats per nanosecond, so a smaller B is not worth a handoff.
+			ParallelGrain(slices*panels, max(1, (1<<16)/(ks.kc*nr)), packB)
 		} else {
 			packB(0, slices*panels)
 		}
