@@ -217,7 +217,9 @@ func (s *Store) Add(req AddRequest) (*AddResult, error) {
 		}
 	}
 	res.Report = b.Report
-	if len(b.Docs) == 0 {
+	if len(b.Docs) == 0 && (sourceIsNew || s.hasSource(src)) {
+		// Nothing to record: no documents, and no new facts about a
+		// source that is already stored.
 		return res, nil
 	}
 
@@ -230,6 +232,16 @@ func (s *Store) Add(req AddRequest) (*AddResult, error) {
 	}
 	res.Changed = true
 	return res, nil
+}
+
+// hasSource reports whether the store records src exactly as given.
+func (s *Store) hasSource(src Source) bool {
+	for _, old := range s.Manifest.Sources {
+		if old == src {
+			return true
+		}
+	}
+	return false
 }
 
 // mergeSource returns the stored source with the given name, filled in
@@ -308,26 +320,14 @@ func expandPaths(paths []string) ([]string, error) {
 	return out, nil
 }
 
+// commit writes the pack of docs (if any) and then the manifest, which
+// records the new documents and src. When src updates a stored source,
+// the copies of its fields in the existing document records change too.
 func (s *Store) commit(docs []Document, origins []string, src Source, sourceIsNew bool,
 	now time.Time) error {
-	if err := os.MkdirAll(filepath.Join(s.Dir, packDir), 0o755); err != nil {
-		return fmt.Errorf("create store: %w", err)
-	}
-	var pack bytes.Buffer
-	zw := gzip.NewWriter(&pack)
-	enc := json.NewEncoder(zw)
-	enc.SetEscapeHTML(false)
-	for _, d := range docs {
-		if err := enc.Encode(packLine{ID: d.ID, Text: d.Text}); err != nil {
-			return err
-		}
-	}
-	if err := zw.Close(); err != nil {
+	packName, err := s.writePack(docs)
+	if err != nil {
 		return err
-	}
-	packName := TextID(pack.String())[:16] + ".jsonl.gz"
-	if err := WriteFileAtomic(filepath.Join(s.Dir, packDir, packName), pack.Bytes()); err != nil {
-		return fmt.Errorf("write pack: %w", err)
 	}
 
 	next := s.Manifest
@@ -335,14 +335,18 @@ func (s *Store) commit(docs []Document, origins []string, src Source, sourceIsNe
 	next.Sources = append([]Source(nil), s.Manifest.Sources...)
 	if sourceIsNew {
 		next.Sources = append(next.Sources, src)
-	} else {
-		for i := range next.Sources {
-			if next.Sources[i].Name == src.Name {
-				next.Sources[i] = src
-			}
+	}
+	for i := range next.Sources {
+		if next.Sources[i].Name == src.Name {
+			next.Sources[i] = src
 		}
 	}
 	next.Documents = append([]ManifestDoc(nil), s.Manifest.Documents...)
+	for i := range next.Documents {
+		if md := &next.Documents[i]; md.Source == src.Name {
+			md.URL, md.License, md.Author = src.URL, src.License, src.Author
+		}
+	}
 	for i, d := range docs {
 		next.Documents = append(next.Documents, ManifestDoc{
 			SHA256: d.ID, Source: src.Name, URL: src.URL, License: src.License,
@@ -362,6 +366,9 @@ func (s *Store) commit(docs []Document, origins []string, src Source, sourceIsNe
 	if err := s.checkUnchanged(); err != nil {
 		return err
 	}
+	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
+		return fmt.Errorf("create store: %w", err)
+	}
 	if err := WriteFileAtomic(filepath.Join(s.Dir, ManifestName), data); err != nil {
 		return fmt.Errorf("write manifest: %w", err)
 	}
@@ -369,6 +376,34 @@ func (s *Store) commit(docs []Document, origins []string, src Source, sourceIsNe
 	s.Manifest = next
 	s.docs = append(s.docs, docs...)
 	return nil
+}
+
+// writePack writes the texts of docs to a new pack named after its
+// content and returns the name, or "" when there are no documents.
+func (s *Store) writePack(docs []Document) (string, error) {
+	if len(docs) == 0 {
+		return "", nil
+	}
+	if err := os.MkdirAll(filepath.Join(s.Dir, packDir), 0o755); err != nil {
+		return "", fmt.Errorf("create store: %w", err)
+	}
+	var pack bytes.Buffer
+	zw := gzip.NewWriter(&pack)
+	enc := json.NewEncoder(zw)
+	enc.SetEscapeHTML(false)
+	for _, d := range docs {
+		if err := enc.Encode(packLine{ID: d.ID, Text: d.Text}); err != nil {
+			return "", err
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return "", err
+	}
+	name := TextID(pack.String())[:16] + ".jsonl.gz"
+	if err := WriteFileAtomic(filepath.Join(s.Dir, packDir, name), pack.Bytes()); err != nil {
+		return "", fmt.Errorf("write pack: %w", err)
+	}
+	return name, nil
 }
 
 // encodeManifest writes the manifest as JSON with one source or document

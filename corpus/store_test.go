@@ -229,6 +229,30 @@ func TestStoreSourceConflict(t *testing.T) {
 	}
 }
 
+func TestStoreSourceUpdateWithoutNewText(t *testing.T) {
+	in, dir := t.TempDir(), t.TempDir()
+	f := writeFile(t, in, "a.txt", uniquePieces(1)[0])
+	s, _ := OpenStore(dir)
+	addFiles(t, s, Source{Name: "a"}, f)
+	res := addFiles(t, s, Source{Name: "a", License: "CC0-1.0"}, f)
+	if !res.Changed {
+		t.Fatal("a licence for a source stored as unknown was not recorded")
+	}
+	s2, err := OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s2.Manifest.Sources[0].License; got != "CC0-1.0" {
+		t.Errorf("source licence = %q, want CC0-1.0", got)
+	}
+	if got := s2.Manifest.Documents[0].License; got != "CC0-1.0" {
+		t.Errorf("document record licence = %q, want CC0-1.0", got)
+	}
+	if n := len(s2.Corpus().Docs); n != 1 {
+		t.Errorf("%d documents, want 1", n)
+	}
+}
+
 func TestStoreDropsDuplicatesOfStoredText(t *testing.T) {
 	in, dir := t.TempDir(), t.TempDir()
 	p := uniquePieces(2)
