@@ -283,7 +283,7 @@ func (s *Store) mergeSource(req Source) (Source, bool, error) {
 
 // expandPaths replaces each folder by the supported files under it, in
 // lexical order. A file named directly is kept whatever its extension,
-// and ReadFile reads it as plain text unless the extension says otherwise.
+// and ReadFile reads it as plain text unless the extension names a format.
 func expandPaths(paths []string) ([]string, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("no input files given; name at least one file or folder")
