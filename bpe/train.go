@@ -262,8 +262,9 @@ type trainState struct {
 	tokens [][]byte // bytes of every token id
 
 	pairIndex map[uint64]int32
-	pairs     []pairStat
+	pairs     pairStore
 	queue     pairHeap
+	banned    map[int32]bool // pairs whose merge would duplicate a token's bytes
 
 	known   map[string]bool // bytes of every token, to reject duplicates
 	merges  [][2]int32
@@ -271,10 +272,45 @@ type trainState struct {
 }
 
 type pairStat struct {
-	a, b   int32
-	count  int64
-	where  []int32
-	banned bool // merging it would duplicate an existing token's bytes
+	a, b  int32
+	count int64
+	where []int32
+}
+
+// pairChunk is the number of pairStats in each chunk of a pairStore.
+const pairChunk = 1 << 16
+
+// pairStore is a growable array of pairStat kept in fixed-size chunks, so
+// growing it never copies the table or leaves the old copy as garbage;
+// a few million pairs take well over 100 MB on large corpora.
+type pairStore struct {
+	chunks [][]pairStat
+	n      int32
+}
+
+func (s *pairStore) len() int32 { return s.n }
+
+func (s *pairStore) at(i int32) *pairStat { return &s.chunks[i/pairChunk][i%pairChunk] }
+
+func (s *pairStore) add(p pairStat) int32 {
+	if int(s.n) == len(s.chunks)*pairChunk {
+		s.chunks = append(s.chunks, make([]pairStat, pairChunk))
+	}
+	i := s.n
+	s.n++
+	*s.at(i) = p
+	return i
+}
+
+// truncate drops the pairs from index n on.
+func (s *pairStore) truncate(n int32) {
+	for i := n; i < s.n; i++ {
+		*s.at(i) = pairStat{}
+	}
+	s.n = n
+	keep := (int(n) + pairChunk - 1) / pairChunk
+	clear(s.chunks[keep:])
+	s.chunks = s.chunks[:keep]
 }
 
 func newTrainState(words []wordCount, minFreq int64) *trainState {
@@ -284,6 +320,7 @@ func newTrainState(words []wordCount, minFreq int64) *trainState {
 		counts:    make([]int64, len(words)),
 		pairIndex: make(map[uint64]int32),
 		known:     make(map[string]bool),
+		banned:    make(map[int32]bool),
 	}
 	total := 0
 	for _, w := range words {
@@ -304,9 +341,9 @@ func newTrainState(words []wordCount, minFreq int64) *trainState {
 		st.known[string([]byte{byte(b)})] = true
 	}
 	st.countInitialPairs()
-	st.queue = make(pairHeap, 0, len(st.pairs))
-	for i, p := range st.pairs {
-		st.queue = append(st.queue, queueEntry{p.count, int32(i), p.a, p.b})
+	st.queue = pairHeap{pairs: &st.pairs, items: make([]queueEntry, 0, st.pairs.len())}
+	for i := int32(0); i < st.pairs.len(); i++ {
+		st.queue.items = append(st.queue.items, queueEntry{st.pairs.at(i).count, i})
 	}
 	heap.Init(&st.queue)
 	return st
@@ -348,20 +385,22 @@ func (st *trainState) countInitialPairs() {
 		total += n
 	}
 	backing := make([]int32, total)
-	st.pairs = make([]pairStat, len(counts))
+	for range counts {
+		st.pairs.add(pairStat{})
+	}
 	for k, pi := range dense {
 		if pi < 0 {
 			continue
 		}
 		a, b := int32(k>>8), int32(k&0xFF)
 		n := sizes[pi]
-		st.pairs[pi] = pairStat{a: a, b: b, count: counts[pi], where: backing[:0:n]}
+		*st.pairs.at(pi) = pairStat{a: a, b: b, count: counts[pi], where: backing[:0:n]}
 		backing = backing[n:]
 		st.pairIndex[pairKey(a, b)] = pi
 	}
 	for wi, s := range st.syms {
 		for j := 0; j+1 < len(s); j++ {
-			p := &st.pairs[dense[s[j]<<8|s[j+1]]]
+			p := st.pairs.at(dense[s[j]<<8|s[j+1]])
 			if n := len(p.where); n == 0 || p.where[n-1] != int32(wi) {
 				p.where = append(p.where, int32(wi))
 			}
@@ -375,11 +414,10 @@ func (st *trainState) addPair(a, b int32, c int64, wi int32) int32 {
 	k := pairKey(a, b)
 	pi, ok := st.pairIndex[k]
 	if !ok {
-		pi = int32(len(st.pairs))
+		pi = st.pairs.add(pairStat{a: a, b: b})
 		st.pairIndex[k] = pi
-		st.pairs = append(st.pairs, pairStat{a: a, b: b})
 	}
-	p := &st.pairs[pi]
+	p := st.pairs.at(pi)
 	p.count += c
 	if n := len(p.where); n == 0 || p.where[n-1] != wi {
 		p.where = append(p.where, wi)
@@ -395,7 +433,7 @@ func (st *trainState) subPair(a, b int32, c int64) {
 	if !ok {
 		return // dropped below minFreq when it was created
 	}
-	p := &st.pairs[pi]
+	p := st.pairs.at(pi)
 	p.count -= c
 	if p.count == 0 {
 		p.where = nil
@@ -406,21 +444,21 @@ func (st *trainState) subPair(a, b int32, c int64) {
 // reaches minFreq.
 func (st *trainState) best(minFreq int64) (int32, bool) {
 	for st.queue.Len() > 0 {
-		top := st.queue[0]
-		p := &st.pairs[top.pair]
-		if p.count < minFreq || p.banned {
+		top := st.queue.items[0]
+		p := st.pairs.at(top.pair)
+		if p.count < minFreq || st.banned[top.pair] {
 			heap.Pop(&st.queue)
 			continue
 		}
 		if top.count != p.count {
-			st.queue[0].count = p.count
+			st.queue.items[0].count = p.count
 			heap.Fix(&st.queue, 0)
 			continue
 		}
 		heap.Pop(&st.queue)
 		merged := string(st.tokens[p.a]) + string(st.tokens[p.b])
 		if st.known[merged] {
-			p.banned = true
+			st.banned[top.pair] = true
 			continue
 		}
 		return top.pair, true
@@ -431,7 +469,7 @@ func (st *trainState) best(minFreq int64) (int32, bool) {
 // merge replaces every occurrence of pair pi by a new token and updates
 // the counts of the neighbouring pairs.
 func (st *trainState) merge(pi int32) {
-	p := st.pairs[pi]
+	p := *st.pairs.at(pi)
 	a, b := p.a, p.b
 	id := int32(len(st.tokens))
 	tok := append(append([]byte{}, st.tokens[a]...), st.tokens[b]...)
@@ -439,7 +477,7 @@ func (st *trainState) merge(pi int32) {
 	st.known[string(tok)] = true
 	st.merges = append(st.merges, [2]int32{a, b})
 
-	firstNew := int32(len(st.pairs))
+	firstNew := st.pairs.len()
 	for _, wi := range p.where {
 		w := st.syms[wi]
 		c := st.counts[wi]
@@ -467,8 +505,8 @@ func (st *trainState) merge(pi int32) {
 		}
 		st.syms[wi] = w[:j]
 	}
-	st.pairs[pi].count = 0
-	st.pairs[pi].where = nil
+	st.pairs.at(pi).count = 0
+	st.pairs.at(pi).where = nil
 
 	// Every pair created here contains the new token and only grows during
 	// this merge; afterwards its count can only fall. So a new pair below
@@ -476,20 +514,19 @@ func (st *trainState) merge(pi int32) {
 	// table small (most new pairs on Chinese text occur once). The others
 	// enter the queue once, now, with their final count.
 	kept := firstNew
-	for q := firstNew; q < int32(len(st.pairs)); q++ {
-		s := st.pairs[q]
+	for q := firstNew; q < st.pairs.len(); q++ {
+		s := *st.pairs.at(q)
 		k := pairKey(s.a, s.b)
 		if s.count < st.minFreq {
 			delete(st.pairIndex, k)
 			continue
 		}
-		st.pairs[kept] = s
+		*st.pairs.at(kept) = s
 		st.pairIndex[k] = kept
-		heap.Push(&st.queue, queueEntry{s.count, kept, s.a, s.b})
+		heap.Push(&st.queue, queueEntry{s.count, kept})
 		kept++
 	}
-	clear(st.pairs[kept:])
-	st.pairs = st.pairs[:kept]
+	st.pairs.truncate(kept)
 }
 
 // queueEntry is one pair in the merge queue with the count it had when
@@ -497,28 +534,31 @@ func (st *trainState) merge(pi int32) {
 type queueEntry struct {
 	count int64
 	pair  int32
-	a, b  int32
 }
 
 // pairHeap orders entries by count, then by smaller left id, then by
 // smaller right id: the documented tie rule.
-type pairHeap []queueEntry
-
-func (h pairHeap) Len() int { return len(h) }
-func (h pairHeap) Less(i, j int) bool {
-	if h[i].count != h[j].count {
-		return h[i].count > h[j].count
-	}
-	if h[i].a != h[j].a {
-		return h[i].a < h[j].a
-	}
-	return h[i].b < h[j].b
+type pairHeap struct {
+	items []queueEntry
+	pairs *pairStore
 }
-func (h pairHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *pairHeap) Push(x any)   { *h = append(*h, x.(queueEntry)) }
+
+func (h *pairHeap) Len() int { return len(h.items) }
+func (h *pairHeap) Less(i, j int) bool {
+	x, y := h.items[i], h.items[j]
+	if x.count != y.count {
+		return x.count > y.count
+	}
+	p, q := h.pairs.at(x.pair), h.pairs.at(y.pair)
+	if p.a != q.a {
+		return p.a < q.a
+	}
+	return p.b < q.b
+}
+func (h *pairHeap) Swap(i, j int) { h.items[i], h.items[j] = h.items[j], h.items[i] }
+func (h *pairHeap) Push(x any)    { h.items = append(h.items, x.(queueEntry)) }
 func (h *pairHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
+	x := h.items[len(h.items)-1]
+	h.items = h.items[:len(h.items)-1]
 	return x
 }

@@ -128,13 +128,13 @@ func TestTrainPairCountsMatchRecount(t *testing.T) {
 					t.Fatalf("seed %d merge %d: pair %x with count %d is not tracked",
 						seed, merges, k, c)
 				}
-				if ok && st.pairs[pi].count != c {
+				if ok && st.pairs.at(pi).count != c {
 					t.Fatalf("seed %d merge %d: pair %x count %d, recount %d",
-						seed, merges, k, st.pairs[pi].count, c)
+						seed, merges, k, st.pairs.at(pi).count, c)
 				}
 			}
 			for k, pi := range st.pairIndex {
-				if c := st.pairs[pi].count; c != fresh[k] {
+				if c := st.pairs.at(pi).count; c != fresh[k] {
 					t.Fatalf("seed %d merge %d: tracked pair %x count %d, recount %d",
 						seed, merges, k, c, fresh[k])
 				}
@@ -308,7 +308,7 @@ func TestTrainSkipsPairDuplicatingToken(t *testing.T) {
 	if !ok {
 		t.Fatal("best found no pair; want (c, d)")
 	}
-	if p := st.pairs[pi]; p.a != 'c' || p.b != 'd' {
+	if p := st.pairs.at(pi); p.a != 'c' || p.b != 'd' {
 		t.Errorf("best = (%d, %d), want (99, 100)", p.a, p.b)
 	}
 }
