@@ -236,19 +236,25 @@ store256zero:
 // horizontal sums, in order, in y0's X half. y1, y2 and y3 are clobbered.
 #define HSUM4(y0, y1, y2, y3, x0, x1) VHADDPS y1, y0, y0; VHADDPS y3, y2, y2; VHADDPS y2, y0, y0; VEXTRACTF128 $1, y0, x1; VADDPS x1, x0, x0
 
-// func dotNT4AVX512(k int, a *float32, lda int, b *float32, ldb int, out *float32)
-TEXT ·dotNT4AVX512(SB), NOSPLIT, $0-48
+// func dotNT4AVX512(k int, a *float32, lda int, b *float32, ldb int, out *float32, groups int)
+TEXT ·dotNT4AVX512(SB), NOSPLIT, $0-56
 	MOVQ k+0(FP), CX
 	SHLQ $2, CX
 	MOVQ a+8(FP), AX
-	MOVQ lda+16(FP), R8
-	SHLQ $2, R8
-	LEAQ (AX)(R8*1), SI
-	LEAQ (SI)(R8*1), R9
-	LEAQ (R9)(R8*1), R10
+	MOVQ lda+16(FP), R14
+	SHLQ $2, R14
+	LEAQ (AX)(R14*1), SI
+	LEAQ (SI)(R14*1), R9
+	LEAQ (R9)(R14*1), R10
 	MOVQ b+24(FP), BX
 	MOVQ ldb+32(FP), R8
 	SHLQ $2, R8
+	MOVQ out+40(FP), DI
+	MOVQ groups+48(FP), R15
+	TESTQ R15, R15
+	JZ done4x512
+
+group4x512:
 	LEAQ (BX)(R8*1), R11
 	LEAQ (R11)(R8*1), R12
 	LEAQ (R12)(R8*1), R13
@@ -334,7 +340,6 @@ reduce4x512:
 	VADDPS Y16, Y14, Y14
 	VEXTRACTF64X4 $1, Z15, Y16
 	VADDPS Y16, Y15, Y15
-	MOVQ out+40(FP), DI
 	HSUM4(Y0, Y1, Y2, Y3, X0, X1)
 	VMOVUPS X0, 0(DI)
 	HSUM4(Y4, Y5, Y6, Y7, X4, X5)
@@ -343,17 +348,31 @@ reduce4x512:
 	VMOVUPS X8, 32(DI)
 	HSUM4(Y12, Y13, Y14, Y15, X12, X13)
 	VMOVUPS X12, 48(DI)
+	ADDQ $64, DI
+	LEAQ (BX)(R8*4), BX
+	DECQ R15
+	JNZ group4x512
+
+done4x512:
 	VZEROUPPER
 	RET
 
-// func dotNT1AVX512(k int, a *float32, b *float32, ldb int, out *float32)
-TEXT ·dotNT1AVX512(SB), NOSPLIT, $0-40
+// func dotNT1AVX512(k int, a *float32, b *float32, ldb int, out *float32, groups int)
+TEXT ·dotNT1AVX512(SB), NOSPLIT, $0-48
 	MOVQ k+0(FP), CX
 	SHLQ $2, CX
 	MOVQ a+8(FP), AX
 	MOVQ b+16(FP), BX
 	MOVQ ldb+24(FP), R8
 	SHLQ $2, R8
+	MOVQ out+32(FP), DI
+	MOVQ groups+40(FP), R15
+	MOVQ CX, R14
+	ANDQ $-128, R14 // bytes covered by the two-vector loop
+	TESTQ R15, R15
+	JZ done1x512
+
+group1x512:
 	LEAQ (BX)(R8*1), R11
 	LEAQ (R11)(R8*1), R12
 	LEAQ (R12)(R8*1), R13
@@ -366,8 +385,7 @@ TEXT ·dotNT1AVX512(SB), NOSPLIT, $0-40
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
 	XORQ DX, DX
-	MOVQ CX, R14
-	ANDQ $-128, R14 // bytes covered by the two-vector loop
+	TESTQ R14, R14
 	JZ tail1x512
 
 // Two vectors per step into two sets of accumulators, so that eight
@@ -409,29 +427,39 @@ reduce1x512:
 	VADDPS Y16, Y2, Y2
 	VEXTRACTF64X4 $1, Z3, Y16
 	VADDPS Y16, Y3, Y3
-	MOVQ out+32(FP), DI
 	HSUM4(Y0, Y1, Y2, Y3, X0, X1)
 	VMOVUPS X0, (DI)
+	ADDQ $16, DI
+	LEAQ (BX)(R8*4), BX
+	DECQ R15
+	JNZ group1x512
+
+done1x512:
 	VZEROUPPER
 	RET
 
-// func dotNT4AVX2(k int, a *float32, lda int, b *float32, ldb int, out *float32)
+// func dotNT4AVX2(k int, a *float32, lda int, b *float32, ldb int, out *float32, groups int)
 // Two passes of 2 rows of a against the 4 rows of b, because 16
 // accumulators would fill every Y register. The second pass reads b from L1.
-TEXT ·dotNT4AVX2(SB), NOSPLIT, $0-48
+TEXT ·dotNT4AVX2(SB), NOSPLIT, $0-56
 	MOVQ k+0(FP), CX
 	SHLQ $2, CX
-	MOVQ a+8(FP), AX
-	MOVQ lda+16(FP), R8
-	SHLQ $2, R8
-	LEAQ (AX)(R8*1), SI
+	MOVQ lda+16(FP), R10
+	SHLQ $2, R10
 	MOVQ b+24(FP), BX
-	MOVQ ldb+32(FP), R9
-	SHLQ $2, R9
-	LEAQ (BX)(R9*1), R11
-	LEAQ (R11)(R9*1), R12
-	LEAQ (R12)(R9*1), R13
+	MOVQ ldb+32(FP), R8
+	SHLQ $2, R8
 	MOVQ out+40(FP), DI
+	MOVQ groups+48(FP), R9
+	TESTQ R9, R9
+	JZ done4x256
+
+group4x256:
+	LEAQ (BX)(R8*1), R11
+	LEAQ (R11)(R8*1), R12
+	LEAQ (R12)(R8*1), R13
+	MOVQ a+8(FP), AX
+	LEAQ (AX)(R10*1), SI
 	MOVQ $2, R15
 
 pass4x256:
@@ -469,22 +497,35 @@ reduce4x256:
 	VMOVUPS X0, (DI)
 	HSUM4(Y4, Y5, Y6, Y7, X4, X5)
 	VMOVUPS X4, 16(DI)
-	LEAQ (AX)(R8*2), AX
-	LEAQ (SI)(R8*2), SI
+	LEAQ (AX)(R10*2), AX
+	LEAQ (SI)(R10*2), SI
 	ADDQ $32, DI
 	DECQ R15
 	JNZ pass4x256
+	LEAQ (BX)(R8*4), BX
+	DECQ R9
+	JNZ group4x256
+
+done4x256:
 	VZEROUPPER
 	RET
 
-// func dotNT1AVX2(k int, a *float32, b *float32, ldb int, out *float32)
-TEXT ·dotNT1AVX2(SB), NOSPLIT, $0-40
+// func dotNT1AVX2(k int, a *float32, b *float32, ldb int, out *float32, groups int)
+TEXT ·dotNT1AVX2(SB), NOSPLIT, $0-48
 	MOVQ k+0(FP), CX
 	SHLQ $2, CX
 	MOVQ a+8(FP), AX
 	MOVQ b+16(FP), BX
 	MOVQ ldb+24(FP), R8
 	SHLQ $2, R8
+	MOVQ out+32(FP), DI
+	MOVQ groups+40(FP), R15
+	MOVQ CX, R14
+	ANDQ $-64, R14 // bytes covered by the two-vector loop
+	TESTQ R15, R15
+	JZ done1x256
+
+group1x256:
 	LEAQ (BX)(R8*1), R11
 	LEAQ (R11)(R8*1), R12
 	LEAQ (R12)(R8*1), R13
@@ -497,8 +538,7 @@ TEXT ·dotNT1AVX2(SB), NOSPLIT, $0-40
 	VXORPS Y6, Y6, Y6
 	VXORPS Y7, Y7, Y7
 	XORQ DX, DX
-	MOVQ CX, R14
-	ANDQ $-64, R14 // bytes covered by the two-vector loop
+	TESTQ R14, R14
 	JZ tail1x256
 
 loop1x256:
@@ -530,9 +570,14 @@ reduce1x256:
 	VADDPS Y5, Y1, Y1
 	VADDPS Y6, Y2, Y2
 	VADDPS Y7, Y3, Y3
-	MOVQ out+32(FP), DI
 	HSUM4(Y0, Y1, Y2, Y3, X0, X1)
 	VMOVUPS X0, (DI)
+	ADDQ $16, DI
+	LEAQ (BX)(R8*4), BX
+	DECQ R15
+	JNZ group1x256
+
+done1x256:
 	VZEROUPPER
 	RET
 

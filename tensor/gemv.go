@@ -26,32 +26,50 @@ func gemvNT(ks *kernelSet, par bool, m, n, k int, alpha float32,
 
 	groups := n / 4
 	body := func(lo, hi int) {
-		var out [16]float32
-		for g := lo; g < hi; g++ {
-			j := 4 * g
+		var out [gemvBatch * 16]float32
+		for g0 := lo; g0 < hi; g0 += gemvBatch {
+			ng := min(gemvBatch, hi-g0)
+			j := 4 * g0
 			brow := b[j*ldb:]
 			for i := 0; i < m; i += 4 {
-				switch rows := min(4, m-i); {
-				case rows == 1:
+				rows := min(4, m-i)
+				if rows == 1 {
+					o := out[:4*ng]
 					if kv > 0 {
-						ks.dotNT1(kv, &a[i*lda], &brow[0], ldb, &out[0])
+						ks.dotNT1(kv, &a[i*lda], &brow[0], ldb, &o[0], ng)
 					} else {
-						clear(out[:4])
+						clear(o)
 					}
-					addTailNT(out[:], a[i*lda:], 0, brow, ldb, kv, k, 1)
-					storeNT(c, ldc, i, j, 1, 4, out[:], alpha, beta)
-				default:
-					src, lds := a[i*lda:], lda
-					if rows < 4 {
-						src, lds = (*pad)[:4*k], k
+					for x := range o {
+						if kv < k {
+							o[x] += dotGeneric(a[i*lda+kv:i*lda+k], brow[x*ldb+kv:x*ldb+k])
+						}
+						c[i*ldc+j+x] = scaleAdd(alpha, o[x], beta, c[i*ldc+j+x])
 					}
-					if kv > 0 {
-						ks.dotNT4(kv, &src[0], lds, &brow[0], ldb, &out[0])
-					} else {
-						clear(out[:])
+					continue
+				}
+				src, lds := a[i*lda:], lda
+				if rows < 4 {
+					src, lds = (*pad)[:4*k], k
+				}
+				o := out[:16*ng]
+				if kv > 0 {
+					ks.dotNT4(kv, &src[0], lds, &brow[0], ldb, &o[0], ng)
+				} else {
+					clear(o)
+				}
+				for g := 0; g < ng; g++ {
+					for r := 0; r < rows; r++ {
+						for x := 0; x < 4; x++ {
+							v := o[16*g+4*r+x]
+							if kv < k {
+								bx := (4*g + x) * ldb
+								v += dotGeneric(src[r*lds+kv:r*lds+k], brow[bx+kv:bx+k])
+							}
+							at := (i+r)*ldc + j + 4*g + x
+							c[at] = scaleAdd(alpha, v, beta, c[at])
+						}
 					}
-					addTailNT(out[:], src, lds, brow, ldb, kv, k, 4)
-					storeNT(c, ldc, i, j, rows, 4, out[:], alpha, beta)
 				}
 			}
 		}
@@ -78,31 +96,15 @@ func gemvNT(ks *kernelSet, par bool, m, n, k int, alpha float32,
 	}
 }
 
-// addTailNT adds the products of columns [kv, k) to out (rows×4), where
-// row r of A starts at a[r*lda] and row x of B at b[x*ldb].
-func addTailNT(out, a []float32, lda int, b []float32, ldb, kv, k, rows int) {
-	if kv == k {
-		return
-	}
-	for r := 0; r < rows; r++ {
-		ar := a[r*lda+kv : r*lda+k]
-		for x := 0; x < 4; x++ {
-			out[4*r+x] += dotGeneric(ar, b[x*ldb+kv:x*ldb+k])
-		}
-	}
-}
+// gemvBatch is the number of 4-row groups of B per kernel call: 128 rows,
+// 128 KiB of B at k = 256, which stays in L2 while each group of 4 rows of
+// A passes over it.
+const gemvBatch = 32
 
-// storeNT writes C[i+r, j+x] = alpha*out[4r+x] + beta*C for r < rows and
-// x < cols, without reading C when beta is 0.
-func storeNT(c []float32, ldc, i, j, rows, cols int, out []float32, alpha, beta float32) {
-	for r := 0; r < rows; r++ {
-		dst := c[(i+r)*ldc+j : (i+r)*ldc+j+cols]
-		for x := range dst {
-			if beta == 0 {
-				dst[x] = alpha * out[4*r+x]
-			} else {
-				dst[x] = alpha*out[4*r+x] + beta*dst[x]
-			}
-		}
+// scaleAdd returns alpha*v + beta*old, without reading old when beta is 0.
+func scaleAdd(alpha, v, beta, old float32) float32 {
+	if beta == 0 {
+		return alpha * v
 	}
+	return alpha*v + beta*old
 }

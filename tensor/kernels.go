@@ -18,11 +18,12 @@ type kernelSet struct {
 	// elements. When beta is 0 it does not read C.
 	micro func(k int, a, b, c *float32, ldc int, alpha, beta float32)
 
-	// dotNT4 sets out[4*i+j] to dot(a row i, b row j) for 4 rows of a and 4
-	// rows of b, each of length k (a multiple of vecLen), with row strides
-	// lda and ldb in elements. dotNT1 does the same for 1 row of a.
-	dotNT4 func(k int, a *float32, lda int, b *float32, ldb int, out *float32)
-	dotNT1 func(k int, a *float32, b *float32, ldb int, out *float32)
+	// dotNT4 dots 4 rows of a with groups×4 rows of b, each of length k (a
+	// multiple of vecLen), with row strides lda and ldb in elements: for
+	// group g, out[16g+4i+j] = dot(a row i, b row 4g+j). dotNT1 does the same
+	// for 1 row of a: out[4g+j] = dot(a, b row 4g+j).
+	dotNT4 func(k int, a *float32, lda int, b *float32, ldb int, out *float32, groups int)
+	dotNT1 func(k int, a *float32, b *float32, ldb int, out *float32, groups int)
 	vecLen int
 
 	// peak runs n rounds of register-only FMAs of peakFlops each; nil for

@@ -59,27 +59,27 @@ func microAVX512(k int, a, b, c *float32, ldc int, alpha, beta float32)
 //go:noescape
 func microAVX2(k int, a, b, c *float32, ldc int, alpha, beta float32)
 
-// dotNT4AVX512 sets out[4i+j] = sum over p < k of a[i*lda+p] * b[j*ldb+p]
-// for i, j < 4; k is a multiple of 16.
+// dotNT4AVX512 sets out[16g+4i+j] = sum over p < k of a[i*lda+p] *
+// b[(4g+j)*ldb+p] for i, j < 4 and g < groups; k is a multiple of 16.
 //
 //go:noescape
-func dotNT4AVX512(k int, a *float32, lda int, b *float32, ldb int, out *float32)
+func dotNT4AVX512(k int, a *float32, lda int, b *float32, ldb int, out *float32, groups int)
 
-// dotNT1AVX512 sets out[j] = sum over p < k of a[p] * b[j*ldb+p] for j < 4;
-// k is a multiple of 16.
+// dotNT1AVX512 sets out[4g+j] = sum over p < k of a[p] * b[(4g+j)*ldb+p]
+// for j < 4 and g < groups; k is a multiple of 16.
 //
 //go:noescape
-func dotNT1AVX512(k int, a *float32, b *float32, ldb int, out *float32)
+func dotNT1AVX512(k int, a *float32, b *float32, ldb int, out *float32, groups int)
 
 // dotNT4AVX2 is dotNT4AVX512 with k a multiple of 8.
 //
 //go:noescape
-func dotNT4AVX2(k int, a *float32, lda int, b *float32, ldb int, out *float32)
+func dotNT4AVX2(k int, a *float32, lda int, b *float32, ldb int, out *float32, groups int)
 
 // dotNT1AVX2 is dotNT1AVX512 with k a multiple of 8.
 //
 //go:noescape
-func dotNT1AVX2(k int, a *float32, b *float32, ldb int, out *float32)
+func dotNT1AVX2(k int, a *float32, b *float32, ldb int, out *float32, groups int)
 
 // fmaLoopAVX512 runs n rounds of 12 independent 512-bit FMAs (384 flops).
 //

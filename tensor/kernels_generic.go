@@ -61,22 +61,25 @@ func microGeneric(k int, a, b, c *float32, ldc int, alpha, beta float32) {
 	}
 }
 
-func dotNT4Generic(k int, a *float32, lda int, b *float32, ldb int, out *float32) {
+func dotNT4Generic(k int, a *float32, lda int, b *float32, ldb int, out *float32, groups int) {
 	as := unsafe.Slice(a, 3*lda+k)
-	bs := unsafe.Slice(b, 3*ldb+k)
-	o := unsafe.Slice(out, 16)
-	for i := 0; i < 4; i++ {
-		for j := 0; j < 4; j++ {
-			o[4*i+j] = dotGeneric(as[i*lda:i*lda+k], bs[j*ldb:j*ldb+k])
+	bs := unsafe.Slice(b, (4*groups-1)*ldb+k)
+	o := unsafe.Slice(out, 16*groups)
+	for g := 0; g < groups; g++ {
+		for i := 0; i < 4; i++ {
+			for j := 0; j < 4; j++ {
+				row := (4*g + j) * ldb
+				o[16*g+4*i+j] = dotGeneric(as[i*lda:i*lda+k], bs[row:row+k])
+			}
 		}
 	}
 }
 
-func dotNT1Generic(k int, a *float32, b *float32, ldb int, out *float32) {
+func dotNT1Generic(k int, a *float32, b *float32, ldb int, out *float32, groups int) {
 	as := unsafe.Slice(a, k)
-	bs := unsafe.Slice(b, 3*ldb+k)
-	o := unsafe.Slice(out, 4)
-	for j := 0; j < 4; j++ {
+	bs := unsafe.Slice(b, (4*groups-1)*ldb+k)
+	o := unsafe.Slice(out, 4*groups)
+	for j := range o {
 		o[j] = dotGeneric(as, bs[j*ldb:j*ldb+k])
 	}
 }

@@ -70,7 +70,7 @@ func run() error {
 	kernels := flag.String("kernels", "", "goushi kernel paths (default: every SIMD path here)")
 	rounds := flag.Int("rounds", 2, "alternating rounds of goushi and the peer; the best counts")
 	minTime := flag.Duration("min-time", 300*time.Millisecond, "time spent on each row")
-	shapes := flag.String("shapes", "square,gpt", "shape sets: square, gpt or both")
+	shapes := flag.String("shapes", "square,gpt,gemv", "shape sets: square, gpt, gemv")
 	out := flag.String("out", "BENCHMARKS.md", "file whose Matmul section is replaced")
 	dryRun := flag.Bool("n", false, "print the section instead of writing it")
 	flag.Parse()

@@ -66,6 +66,23 @@ func gptShapes() []matmulShape {
 	return s
 }
 
+// gemvShapes are the generation-time products of the small preset: a batch
+// of 1, 4 or 8 rows of activations times each nn.Linear weight (out, in),
+// the NT form that streams the weight without packing it.
+func gemvShapes() []matmulShape {
+	const c, v = 256, 4096
+	var s []matmulShape
+	for _, m := range []int{1, 4, 8} {
+		for _, l := range []struct {
+			name    string
+			in, out int
+		}{{"qkv", c, 3 * c}, {"mlp.fc", c, 4 * c}, {"mlp.proj", 4 * c, c}, {"lm_head", c, v}} {
+			s = append(s, matmulShape{m, l.out, l.in, "NT", fmt.Sprintf("%s batch %d", l.name, m)})
+		}
+	}
+	return s
+}
+
 func benchMatmul(args []string) error {
 	fs := flag.NewFlagSet("bench matmul", flag.ContinueOnError)
 	jsonOut := fs.Bool("json", false, "print one JSON object per row (JSON Lines) instead of a table")
@@ -73,7 +90,8 @@ func benchMatmul(args []string) error {
 		"comma-separated kernel paths to measure")
 	threads := fs.String("threads", "1,"+strconv.Itoa(tensor.Workers()),
 		"comma-separated thread counts")
-	shapes := fs.String("shapes", "square,gpt", "shape sets to run: square, gpt or both")
+	shapes := fs.String("shapes", "square,gpt,gemv",
+		"comma-separated shape sets: square, gpt (training step), gemv (generation)")
 	minTime := fs.Duration("min-time", 300*time.Millisecond,
 		"time spent on each row; the best single call counts")
 	peak := fs.Bool("peak", true, "also measure each path's FMA peak and L1 microkernel speed")
@@ -103,8 +121,10 @@ func benchMatmul(args []string) error {
 			shapeList = append(shapeList, squareShapes()...)
 		case "gpt":
 			shapeList = append(shapeList, gptShapes()...)
+		case "gemv":
+			shapeList = append(shapeList, gemvShapes()...)
 		default:
-			return fmt.Errorf("unknown shape set %q in --shapes; use square, gpt or square,gpt", name)
+			return fmt.Errorf("unknown shape set %q in --shapes; use some of square,gpt,gemv", name)
 		}
 	}
 
