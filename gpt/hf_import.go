@@ -67,8 +67,16 @@ func ImportHF(dir string) (*Checkpoint, error) {
 func readHFConfig(dir string) (Config, error) {
 	path := filepath.Join(dir, HFConfigFile)
 	data, err := os.ReadFile(path)
+	if errNotExist(err) {
+		return Config{}, fmt.Errorf("%s is missing; import needs a Hugging Face model folder "+
+			"with config.json, tokenizer.json and model.safetensors", path)
+	}
 	if err != nil {
 		return Config{}, err
+	}
+	if _, err := os.Stat(filepath.Join(dir, TokenizerFile)); err == nil {
+		return Config{}, fmt.Errorf("%s is a goushi checkpoint, not a Hugging Face folder; "+
+			"use it as it is, or convert it with 'goushi export hf'", dir)
 	}
 	var h hfConfig
 	if err := json.Unmarshal(data, &h); err != nil {

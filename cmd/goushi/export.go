@@ -1,7 +1,82 @@
 package main
 
-import "errors"
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/goushi/goushi/gpt"
+)
+
+// exportStdout receives the summary of `goushi export`. Tests replace it.
+var exportStdout io.Writer = os.Stdout
+
+const exportUsage = `usage: goushi export hf --checkpoint DIR --out DIR
+
+Writes a checkpoint in the Hugging Face GPT-2 layout, so that PyTorch and
+transformers can load it and training can continue on GPUs:
+  model.safetensors       F32 weights under GPT2LMHeadModel names
+  config.json             GPT2Config
+  generation_config.json  sampling defaults and the end-of-text id
+  tokenizer.json          the byte-level BPE (merges and specials)
+  tokenizer_config.json   loads tokenizer.json as PreTrainedTokenizerFast
+  CREDITS.md, README.md   the corpus credits and a model card
+Other files in --out are left alone. 'goushi import hf' reads the folder
+back.
+
+Flags:`
 
 func cmdExport(args []string) error {
-	return errors.New("not built yet")
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, exportUsage)
+		return errors.New("missing format; use 'goushi export hf'")
+	}
+	switch args[0] {
+	case "hf":
+		return exportHF(args[1:])
+	case "-h", "-help", "--help", "help":
+		fmt.Fprintln(os.Stderr, exportUsage)
+		return flag.ErrHelp
+	}
+	return fmt.Errorf("unknown export format %q; use hf (the Hugging Face GPT-2 layout)",
+		args[0])
+}
+
+func exportHF(args []string) error {
+	fs := flag.NewFlagSet("export hf", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), exportUsage)
+		fs.PrintDefaults()
+	}
+	checkpoint := fs.String("checkpoint", "", "checkpoint directory to export (required)")
+	out := fs.String("out", "", "output directory for the Hugging Face files (required)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q; pass directories with --checkpoint and --out",
+			fs.Arg(0))
+	}
+	if *checkpoint == "" || *out == "" {
+		return errors.New("missing --checkpoint or --out; both directories are required")
+	}
+
+	ck, err := gpt.LoadCheckpoint(*checkpoint)
+	if err != nil {
+		return err
+	}
+	if err := gpt.ExportHF(*out, ck); err != nil {
+		return err
+	}
+	slog.Info("exported checkpoint", "checkpoint", *checkpoint, "out", *out,
+		"params", ck.Model.NumParams())
+	fmt.Fprintf(exportStdout, "Wrote the Hugging Face GPT-2 layout to %s. Load it with\n"+
+		"  GPT2LMHeadModel.from_pretrained(%q)\n"+
+		"  PreTrainedTokenizerFast.from_pretrained(%q)\n"+
+		"and bring it back with 'goushi import hf --in %s --out DIR'.\n",
+		*out, *out, *out, *out)
+	return nil
 }
