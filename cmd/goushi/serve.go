@@ -1,7 +1,91 @@
 package main
 
-import "errors"
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/goushi/goushi/gpt"
+	"github.com/goushi/goushi/serve"
+)
 
 func cmdServe(args []string) error {
-	return errors.New("not built yet")
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: goushi serve --checkpoint DIR [--addr HOST:PORT] [flags]")
+		fmt.Fprintln(fs.Output())
+		fmt.Fprintln(fs.Output(), "Serves the web page at http://HOST:PORT/ and the "+
+			"OpenAI-compatible API under /v1/.")
+		fs.PrintDefaults()
+	}
+	checkpoint := fs.String("checkpoint", "", "checkpoint `directory` written by goushi train (required)")
+	addr := fs.String("addr", "127.0.0.1:7860", "`address` to listen on; a non-loopback "+
+		"host exposes the model to the network")
+	concurrency := fs.Int("concurrency", 0, "generations run at once "+
+		"(0 = one per two CPUs, at least one)")
+	maxQueue := fs.Int("max-queue", 16, "requests that may wait for a free slot; "+
+		"more get HTTP 429")
+	maxNew := fs.Int("max-new-tokens", 1024, "largest max_tokens a request may ask for")
+	maxPrompt := fs.Int("max-prompt", 4000, "longest prompt in characters")
+	maxBody := fs.Int64("max-body", 64<<10, "largest request body in bytes")
+	shutdown := fs.Duration("shutdown-timeout", 10*time.Second, "how long running "+
+		"requests may finish after SIGINT or SIGTERM before they are cancelled")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q; serve takes only flags", fs.Arg(0))
+	}
+	if *checkpoint == "" {
+		return errors.New("missing --checkpoint; name a directory written by goushi train, " +
+			"such as runs/NAME/best")
+	}
+
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	ck, err := gpt.LoadCheckpoint(*checkpoint)
+	if err != nil {
+		return err
+	}
+	gen, card := serve.FromCheckpoint(ck)
+	srv := serve.New(gen, card, serve.Options{
+		Concurrency:     *concurrency,
+		MaxQueue:        *maxQueue,
+		MaxBodyBytes:    *maxBody,
+		MaxPromptRunes:  *maxPrompt,
+		MaxNewTokens:    *maxNew,
+		ShutdownTimeout: *shutdown,
+		Logger:          log,
+	})
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w; pick another --addr", *addr, err)
+	}
+	if !isLoopback(ln.Addr()) {
+		log.Warn("listening on a non-loopback address: anyone who can reach it can use "+
+			"the model; use --addr 127.0.0.1:PORT to keep it local", "addr", ln.Addr().String())
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log.Info("serving", "url", "http://"+ln.Addr().String()+"/", "checkpoint", *checkpoint,
+		"step", ck.State.Step, "params", ck.Model.NumParams())
+	if err := srv.Serve(ctx, ln); err != nil {
+		return fmt.Errorf("serve on %s: %w", ln.Addr(), err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// isLoopback reports whether addr listens only on a loopback interface.
+func isLoopback(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
 }

@@ -1,0 +1,90 @@
+package serve
+
+import (
+	"encoding/json"
+	"net/http"
+)
+
+// modelObject is one entry of GET /v1/models.
+type modelObject struct {
+	ID      string `json:"id"`
+	Object  string `json:"object"`
+	Created int64  `json:"created"`
+	OwnedBy string `json:"owned_by"`
+}
+
+func (s *Server) modelObject() modelObject {
+	return modelObject{ID: s.card.ID, Object: "model", Created: s.card.Created.Unix(),
+		OwnedBy: "goushi"}
+}
+
+func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"object": "list",
+		"data":   []modelObject{s.modelObject()},
+	})
+}
+
+func (s *Server) handleModel(w http.ResponseWriter, r *http.Request) {
+	if e := s.checkModel(r.PathValue("id")); e != nil {
+		s.writeError(w, r, e)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.modelObject())
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	running, waiting := s.queue.stats()
+	status, code := "ok", http.StatusOK
+	if s.draining.Load() {
+		status, code = "shutting down", http.StatusServiceUnavailable
+	}
+	writeJSON(w, code, map[string]any{
+		"status":      status,
+		"model":       s.card.ID,
+		"running":     running,
+		"waiting":     waiting,
+		"concurrency": s.opts.Concurrency,
+		"max_queue":   s.opts.MaxQueue,
+	})
+}
+
+func (s *Server) handleCard(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.cardJSON())
+}
+
+func (s *Server) handleLossSVG(w http.ResponseWriter, r *http.Request) {
+	if len(s.card.LossSVG) == 0 {
+		s.writeError(w, r, &apiError{Status: http.StatusNotFound, Type: "not_found",
+			Message: "this checkpoint has no loss.svg"})
+		return
+	}
+	w.Header().Set("Content-Type", "image/svg+xml")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	w.Write(s.card.LossSVG)
+}
+
+// writeJSON sends v with the given status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, "encoding the response failed: "+err.Error(),
+			http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+// writeError sends e in OpenAI's error schema.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, e *apiError) {
+	d := errorDetail{Message: e.Message, Type: e.Type}
+	if e.Param != "" {
+		d.Param = &e.Param
+	}
+	if e.Code != "" {
+		d.Code = &e.Code
+	}
+	writeJSON(w, e.Status, errorBody{Error: d})
+}
