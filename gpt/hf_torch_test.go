@@ -15,7 +15,7 @@ const hfCompareScript = "../scripts/hf_compare.py"
 
 // findTorchPython returns the first interpreter that imports torch and
 // numpy: $GOUSHI_PYTHON, python3 on PATH, then Debian's /usr/bin/python3,
-// which sees the python3-torch package when another python3 comes first.
+// which has the python3-torch package when another python3 comes first.
 func findTorchPython() string {
 	candidates := []string{os.Getenv("GOUSHI_PYTHON"), "python3", "/usr/bin/python3"}
 	for _, py := range candidates {
@@ -33,26 +33,38 @@ func findTorchPython() string {
 // through scripts/hf_compare.py and requires its float64 PyTorch logits to
 // match goushi's within 1e-4. TestImportHFMatchesPyTorch covers the same
 // ground without Python.
+//
+// The model is a small random one, or the checkpoint in
+// $GOUSHI_HF_CHECKPOINT when set, which is how a trained model is checked.
 func TestExportMatchesPyTorch(t *testing.T) {
 	py := findTorchPython()
 	if py == "" {
 		t.Skip("skipping the PyTorch comparison: no python3 with torch and numpy " +
 			"(install python3-torch and python3-numpy, or set GOUSHI_PYTHON)")
 	}
-	tok := newHFTestTokenizer(t)
-	m := newHFTestModel(tok.VocabSize(), nil)
+	ck := &Checkpoint{}
+	if path := os.Getenv("GOUSHI_HF_CHECKPOINT"); path != "" {
+		var err error
+		if ck, err = LoadCheckpoint(path); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		ck.Tokenizer = newHFTestTokenizer(t)
+		ck.Model = newHFTestModel(ck.Tokenizer.VocabSize(), nil)
+	}
+	m, tok := ck.Model, ck.Tokenizer
 	dir := t.TempDir()
-	if err := ExportHF(dir, &Checkpoint{Model: m, Tokenizer: tok}); err != nil {
+	if err := ExportHF(dir, ck); err != nil {
 		t.Fatal(err)
 	}
 
+	// Two full windows of the sample text, repeated as needed.
 	const B = 2
 	T := m.Config.ContextLen
-	ids := make([]int, 0, B*T)
-	for _, id := range tok.Encode(hfSample) {
-		if len(ids) < B*T {
-			ids = append(ids, id)
-		}
+	sample := tok.Encode(hfSample)
+	ids := make([]int, B*T)
+	for i := range ids {
+		ids[i] = sample[i%len(sample)]
 	}
 	idValues := make([]float32, len(ids))
 	for i, id := range ids {
@@ -75,8 +87,8 @@ func TestExportMatchesPyTorch(t *testing.T) {
 	if jsonErr := json.Unmarshal(out, &report); jsonErr != nil {
 		t.Fatalf("%s: %v (output %q, decode error %v)", hfCompareScript, err, out, jsonErr)
 	}
-	t.Logf("PyTorch vs goushi: max |Δlogit| %.3g over logits up to %.3g",
-		report.MaxAbsDiff, report.MaxAbsLogit)
+	t.Logf("PyTorch vs goushi: max |Δlogit| %.3g over %d×%d logits up to %.3g",
+		report.MaxAbsDiff, B*T, m.Config.VocabSize, report.MaxAbsLogit)
 	if !report.OK || report.MaxAbsDiff > 1e-4 {
 		t.Errorf("logits differ from PyTorch by up to %g, want at most 1e-4", report.MaxAbsDiff)
 	}
