@@ -105,7 +105,7 @@ func (a *attention) forward(bh int, qkv, y, p, s []float32) {
 	tensor.Gemm(false, true, T, T, a.hd, a.scale, qkv[qo:], ld, qkv[ko:], ld, 0, p, T)
 	for i := 0; i < T; i++ {
 		row := p[i*T : (i+1)*T]
-		tensor.Softmax(row[:i+1], row[:i+1], 1, i+1)
+		softmaxRow(row[:i+1])
 		clear(row[i+1:])
 	}
 	pd := p

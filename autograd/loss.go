@@ -101,19 +101,11 @@ func CrossEntropy(tp *Tape, logits *Var, targets []int) *Var {
 	return loss
 }
 
-// softmaxNLL replaces row with its softmax and returns −log softmax[t].
-// With m the row max and s = Σ exp(z − m), the loss is log s + m − z[t];
-// after the softmax the entry at the argmax equals 1/s, which gives log s
-// without a second pass and without underflow, since 1/s ≥ 1/V.
+// softmaxNLL replaces row with its softmax and returns −log softmax[t],
+// computed as log s + m − z[t] with m the row max and s = Σ exp(z − m).
+// It stays finite when softmax[t] underflows, because s ≥ 1.
 func softmaxNLL(row []float32, t int) float32 {
-	arg := 0
-	for j, x := range row {
-		if x > row[arg] {
-			arg = j
-		}
-	}
-	m, zt := row[arg], row[t]
-	tensor.Softmax(row, row, 1, len(row))
-	logS := -math.Log(float64(row[arg]))
-	return float32(logS + float64(m) - float64(zt))
+	zt := row[t]
+	m, s := softmaxRow(row)
+	return float32(math.Log(float64(s)) + float64(m) - float64(zt))
 }
