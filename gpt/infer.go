@@ -272,3 +272,18 @@ func (s *inferer) copyRow(dst, src int) {
 		}
 	}
 }
+
+// broadcast copies the cache and the last logits of row 0 to rows 1 to
+// rows-1, makes them active and returns the logits (rows, V).
+func (s *inferer) broadcast(rows int) []float32 {
+	if rows <= 0 || rows > s.maxRows || s.rows != 1 {
+		panic(fmt.Sprintf("gpt: inferer broadcast of %d rows to %d", s.rows, rows))
+	}
+	V := s.cfg.VocabSize
+	for r := 1; r < rows; r++ {
+		s.copyRow(r, 0)
+		copy(s.logits[r*V:(r+1)*V], s.logits[:V])
+	}
+	s.rows = rows
+	return s.logits[:rows*V]
+}
