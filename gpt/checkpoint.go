@@ -102,6 +102,10 @@ func SaveCheckpoint(dir string, ck *Checkpoint, opt *layers.AdamW) (err error) {
 	if err != nil {
 		return fmt.Errorf("save checkpoint: %w", err)
 	}
+	if err := os.Chmod(tmp, 0o755); err != nil { // MkdirTemp makes it private
+		os.RemoveAll(tmp)
+		return fmt.Errorf("save checkpoint: %w", err)
+	}
 	defer func() {
 		if err != nil {
 			os.RemoveAll(tmp)

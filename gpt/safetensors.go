@@ -211,6 +211,10 @@ func writeFileAtomic(path string, write func(f *os.File) error) (err error) {
 			os.Remove(f.Name())
 		}
 	}()
+	// CreateTemp makes the file private (0600); a checkpoint is ordinary data.
+	if err := f.Chmod(0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
 	if err := write(f); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}

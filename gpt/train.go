@@ -565,6 +565,8 @@ func (tr *Trainer) Run(ctx context.Context) (*Result, error) {
 	}
 	if o.Steps > 0 {
 		tr.fixSchedule(o.Steps)
+	} else {
+		tr.planSteps(tr.timeStep(), budgetStart)
 	}
 	priorElapsed := tr.State.ElapsedSeconds
 	tr.log.Info("training", "params", tr.Model.NumParams(), "step", tr.State.Step,
@@ -572,7 +574,7 @@ func (tr *Trainer) Run(ctx context.Context) (*Result, error) {
 
 	var recent []float64 // seconds of the last steps, for tokens/s
 	interrupted := false
-	for tr.State.Step < tr.sched.Total || tr.sched.Total == 0 {
+	for tr.State.Step < tr.sched.Total {
 		if ctx.Err() != nil || (o.StopAt > 0 && tr.State.Step >= o.StopAt) {
 			interrupted = true
 			break
@@ -591,9 +593,6 @@ func (tr *Trainer) Run(ctx context.Context) (*Result, error) {
 		recent = append(recent, dt)
 		if len(recent) > 20 {
 			recent = recent[1:]
-		}
-		if tr.sched.Total == 0 && len(recent) >= 4 {
-			tr.planSteps(recent, budgetStart)
 		}
 		tr.emit(TrainEvent{Kind: TrainStep, Step: step, Total: tr.sched.Total, Loss: loss,
 			LR: tr.sched.LR(step - 1), TokensPerSec: tokensPerSec(recent, o.Batch*o.Accum*
@@ -652,13 +651,32 @@ func (tr *Trainer) fixSchedule(total int) {
 	tr.opts.Warmup = warmup
 }
 
+// timeStep measures the seconds of a forward and backward pass on a batch
+// of token 0, twice, and returns the second: the first also sizes the tape
+// arena. It changes no weight, moment or data position, so a planned run
+// trains exactly like one given the same number of steps.
+func (tr *Trainer) timeStep() float64 {
+	o := tr.opts
+	T := tr.Model.Config.ContextLen
+	ids := make([]int, o.Batch*T)
+	var seconds float64
+	for range 2 {
+		t0 := time.Now()
+		tr.tape.Reset()
+		loss := tr.Model.Loss(tr.tape, ids, ids, o.Batch, T)
+		tr.tape.Backward(loss)
+		seconds = time.Since(t0).Seconds() * float64(o.Accum)
+	}
+	tr.Opt.ZeroGrad()
+	return seconds
+}
+
 // planSteps fixes the number of steps of a time-budgeted run from the
-// speed of the steps so far: the steps left and their evaluations must end
+// measured seconds per step: the steps and their evaluations must end
 // before the budget does, less a reserve for the final evaluation,
 // checkpoint and samples.
-func (tr *Trainer) planSteps(recent []float64, budgetStart time.Time) {
+func (tr *Trainer) planSteps(perStep float64, budgetStart time.Time) {
 	o := tr.opts
-	perStep := median(recent)
 	// An evaluation runs forward passes only, about a third of a training
 	// step's work per token; measure it if one has run.
 	evalCost := tr.evalStep.Seconds()
@@ -677,9 +695,6 @@ func (tr *Trainer) planSteps(recent []float64, budgetStart time.Time) {
 }
 
 func (tr *Trainer) eta(recent []float64) time.Duration {
-	if tr.sched.Total == 0 {
-		return 0
-	}
 	left := float64(tr.sched.Total-tr.State.Step) * median(recent)
 	return time.Duration(left * float64(time.Second))
 }

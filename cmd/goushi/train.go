@@ -1,7 +1,345 @@
 package main
 
-import "errors"
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/goushi/goushi/gpt"
+)
+
+// trainStdout receives the samples and the summary of `goushi train`;
+// trainStderr its logs and progress. Tests replace them.
+var (
+	trainStdout io.Writer = os.Stdout
+	trainStderr io.Writer = os.Stderr
+)
+
+const trainUsage = `usage: goushi train [flags]
+
+Trains a byte-level BPE tokenizer and a GPT on a corpus, then prints one
+sample per style and the checkpoint to give 'goushi sample' and
+'goushi serve'. With no flags: the embedded corpus, the small preset and a
+ten-minute budget, tokenizer training and samples included.
+
+Checkpoints go to --out (default runs/PRESET-YYYYMMDD-HHMMSS):
+  step-NNNNNN/  the last --keep evaluated steps
+  best/         the lowest validation loss so far
+  latest        a link to the newest step-NNNNNN
+  data/         the encoded training and validation tokens
+Ctrl-C saves a checkpoint and exits; --resume DIR continues bit for bit.
+
+Flags:`
+
+// trainFlags are the parsed flags of `goushi train`.
+type trainFlags struct {
+	opts     gpt.TrainOptions
+	preset   string
+	dims     map[string]*int
+	duration time.Duration
+	floors   string
+	progress string
+}
+
+func parseTrainFlags(args []string) (*trainFlags, error) {
+	d := gpt.DefaultTrainOptions()
+	f := &trainFlags{opts: d}
+	o := &f.opts
+	fs := flag.NewFlagSet("train", flag.ContinueOnError)
+	fs.SetOutput(trainStderr)
+	fs.Usage = func() {
+		fmt.Fprintln(trainStderr, trainUsage)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&o.Corpus, "corpus", "",
+		"corpus: a store from 'goushi data add', a text file or a folder (default: embedded)")
+	fs.StringVar(&f.preset, "preset", "small", "model size: "+strings.Join(gpt.PresetNames, ", "))
+	f.dims = map[string]*int{}
+	for _, dim := range []struct{ name, help string }{
+		{"vocab", "vocabulary size of a newly trained tokenizer (overrides the preset)"},
+		{"ctx", "context length T in tokens (overrides the preset)"},
+		{"layers", "transformer blocks (overrides the preset)"},
+		{"heads", "attention heads (overrides the preset)"},
+		{"embd", "embedding dim C (overrides the preset)"},
+	} {
+		f.dims[dim.name] = fs.Int(dim.name, 0, dim.help)
+	}
+	dropout := fs.Float64("dropout", 0, "dropout probability")
+	fs.IntVar(&o.Steps, "steps", 0, "optimizer steps; 0 derives them from --time")
+	fs.DurationVar(&f.duration, "time", d.Duration,
+		"wall-clock budget of the whole run when --steps is 0, e.g. 10m or 90s")
+	fs.IntVar(&o.Batch, "batch", d.Batch, "sequences per micro-batch")
+	fs.IntVar(&o.Accum, "accum", d.Accum, "micro-batches per optimizer step")
+	fs.Float64Var(&o.LR, "lr", d.LR, "peak learning rate")
+	fs.Float64Var(&o.MinLR, "min-lr", 0, "learning rate at the end of the decay (default lr/10)")
+	fs.IntVar(&o.Warmup, "warmup", d.Warmup, "warmup steps; -1 is 5% of the steps, at most 100")
+	fs.Float64Var(&o.WeightDecay, "weight-decay", d.WeightDecay, "AdamW weight decay")
+	fs.Float64Var(&o.Clip, "clip", d.Clip, "global gradient norm limit; 0 disables clipping")
+	fs.Uint64Var(&o.Seed, "seed", d.Seed, "seed of the weights, data order and dropout")
+	fs.StringVar(&o.Out, "out", "", "run directory (default runs/PRESET-YYYYMMDD-HHMMSS)")
+	fs.StringVar(&o.Resume, "resume", "", "checkpoint directory to continue from")
+	fs.StringVar(&o.Tokenizer, "tokenizer", "", "tokenizer file to reuse instead of training one")
+	fs.IntVar(&o.EvalEvery, "eval-every", d.EvalEvery,
+		"steps between validation evaluations and checkpoints")
+	fs.IntVar(&o.EvalTokens, "eval-tokens", d.EvalTokens, "validation tokens per evaluation")
+	fs.IntVar(&o.SampleEvery, "sample-every", 0, "steps between preview samples; 0 for none")
+	fs.IntVar(&o.Keep, "keep", d.Keep, "step checkpoints to keep besides best")
+	fs.Float64Var(&o.Mix.Alpha, "style-alpha", d.Mix.Alpha,
+		"style mix exponent: windows per style ∝ tokens^alpha (1 = corpus proportions)")
+	fs.StringVar(&f.floors, "style-floor", "抽象=0.25",
+		"minimum shares of styles' windows, as STYLE=FRACTION,...; empty for none")
+	fs.StringVar(&f.progress, "progress", "auto",
+		"progress display: bar, plain, or auto (a bar on a terminal)")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q; train takes only flags", fs.Arg(0))
+	}
+
+	cfg, err := gpt.Preset(f.preset)
+	if err != nil {
+		return nil, err
+	}
+	for name, dst := range map[string]*int{"vocab": &cfg.VocabSize, "ctx": &cfg.ContextLen,
+		"layers": &cfg.Layers, "heads": &cfg.Heads, "embd": &cfg.Embd} {
+		v := *f.dims[name]
+		if v < 0 {
+			return nil, fmt.Errorf("--%s %d must be positive", name, v)
+		}
+		if v > 0 {
+			*dst = v
+		}
+	}
+	cfg.Dropout = float32(*dropout)
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	o.Model = cfg
+	if o.Steps < 0 {
+		return nil, fmt.Errorf("--steps %d must not be negative", o.Steps)
+	}
+	if o.Steps == 0 {
+		o.Duration = f.duration
+	}
+	if o.Steps == 0 && o.Duration <= 0 && o.Resume == "" {
+		return nil, fmt.Errorf("--time %v must be positive when --steps is 0", f.duration)
+	}
+	if o.EvalEvery <= 0 || o.Keep <= 0 {
+		return nil, fmt.Errorf("--eval-every %d and --keep %d must be positive",
+			o.EvalEvery, o.Keep)
+	}
+	floors, err := parseStyleFloors(f.floors)
+	if err != nil {
+		return nil, err
+	}
+	o.Mix.Floors = floors
+	switch f.progress {
+	case "auto", "bar", "plain":
+	default:
+		return nil, fmt.Errorf("--progress %q is invalid; use bar, plain or auto", f.progress)
+	}
+	return f, nil
+}
+
+// parseStyleFloors parses "STYLE=FRACTION,..." into a map.
+func parseStyleFloors(s string) (map[string]float64, error) {
+	floors := map[string]float64{}
+	if strings.TrimSpace(s) == "" {
+		return floors, nil
+	}
+	for part := range strings.SplitSeq(s, ",") {
+		name, val, ok := strings.Cut(strings.TrimSpace(part), "=")
+		v, err := strconv.ParseFloat(val, 64)
+		if !ok || name == "" || err != nil || v < 0 || v > 1 {
+			return nil, fmt.Errorf("--style-floor entry %q is invalid; use STYLE=FRACTION "+
+				"with a fraction from 0 to 1, such as 抽象=0.25", part)
+		}
+		floors[name] = v
+	}
+	return floors, nil
+}
 
 func cmdTrain(args []string) error {
-	return errors.New("not built yet")
+	start := time.Now()
+	f, err := parseTrainFlags(args)
+	if err != nil {
+		return err
+	}
+	o := &f.opts
+	o.Start = start
+	if o.Out == "" {
+		o.Out = defaultRunDir(f.preset, o.Resume, start)
+	}
+	logger := slog.New(slog.NewTextHandler(trainStderr, nil))
+	o.Logger = logger
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // a second Ctrl-C ends the process at once
+	}()
+
+	useBar := f.progress == "bar" || (f.progress == "auto" && isTerminal(trainStderr))
+	display := newTrainDisplay(useBar)
+	o.Progress = display.event
+
+	logger.Info("preparing data", "corpus", corpusName(o.Corpus), "out", o.Out)
+	tr, err := gpt.NewTrainer(*o)
+	if err != nil {
+		return err
+	}
+	defer tr.Close()
+	res, err := tr.Run(ctx)
+	display.finish()
+	if err != nil {
+		return err
+	}
+
+	w := trainStdout
+	if res.Interrupted {
+		fmt.Fprintf(w, "\nStopped at step %d. Continue with:\n  goushi train --resume %s\n",
+			res.Step, res.Latest)
+		return nil
+	}
+	fmt.Fprintf(w, "\nSamples after %d steps:\n", res.Step)
+	for _, s := range gpt.StyleSamples(tr.Model, tr.Tok, o.Seed) {
+		name := s.Style
+		if name == "" {
+			name = "text"
+		}
+		fmt.Fprintf(w, "\n[%s] %s\n", name, oneLine(s.Text))
+	}
+	fmt.Fprintf(w, "\nValidation: %.4f nats per token, %.4f bits per byte\n", res.ValLoss,
+		res.ValBPB)
+	fmt.Fprintf(w, "Loss curve: %s\n", filepath.Join(res.Best, gpt.LossCurveFile))
+	fmt.Fprintf(w, "Checkpoint: %s (%s total)\n", res.Best,
+		time.Since(start).Round(time.Second))
+	fmt.Fprintf(w, "Next:\n  goushi sample --checkpoint %s\n  goushi serve --checkpoint %s\n",
+		res.Best, res.Best)
+	return nil
+}
+
+// defaultRunDir is runs/PRESET-YYYYMMDD-HHMMSS, or the run directory of the
+// checkpoint being resumed.
+func defaultRunDir(preset, resume string, now time.Time) string {
+	if resume != "" {
+		if real, err := filepath.EvalSymlinks(resume); err == nil {
+			resume = real
+		}
+		return filepath.Dir(filepath.Clean(resume))
+	}
+	return filepath.Join("runs", preset+"-"+now.Format("20060102-150405"))
+}
+
+func corpusName(path string) string {
+	if path == "" {
+		return "embedded"
+	}
+	return path
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// trainDisplay shows training progress: a progress bar on a terminal, or a
+// plain line every plainEvery otherwise.
+type trainDisplay struct {
+	bar       *progressbar.ProgressBar
+	lastPlain time.Time
+	valLoss   float64
+}
+
+const plainEvery = 10 * time.Second
+
+func newTrainDisplay(useBar bool) *trainDisplay {
+	d := &trainDisplay{}
+	if useBar {
+		d.bar = progressbar.NewOptions(-1,
+			progressbar.OptionSetWriter(trainStderr),
+			progressbar.OptionSetWidth(30),
+			progressbar.OptionShowCount(),
+			progressbar.OptionSetPredictTime(false),
+			progressbar.OptionThrottle(200*time.Millisecond),
+			progressbar.OptionSetDescription("training"),
+		)
+	}
+	return d
+}
+
+func (d *trainDisplay) event(e gpt.TrainEvent) {
+	switch e.Kind {
+	case gpt.TrainEval:
+		d.valLoss = e.ValLoss
+		if d.bar == nil {
+			fmt.Fprintf(trainStderr, "step %d: validation loss %.4f, %.4f bits per byte\n",
+				e.Step, e.ValLoss, e.ValBPB)
+		}
+	case gpt.TrainSample:
+		d.println(fmt.Sprintf("sample at step %d [%s] %s", e.Step, e.Style, oneLine(e.Text)))
+	case gpt.TrainStep:
+		d.step(e)
+	}
+}
+
+func (d *trainDisplay) step(e gpt.TrainEvent) {
+	val := "-"
+	if d.valLoss > 0 {
+		val = fmt.Sprintf("%.3f", d.valLoss)
+	}
+	eta := "?"
+	if e.Total > 0 {
+		eta = e.ETA.Round(time.Second).String()
+	}
+	desc := fmt.Sprintf("loss %.3f val %s %.0f tok/s eta %s", e.Loss, val, e.TokensPerSec, eta)
+	if d.bar != nil {
+		if e.Total > 0 && d.bar.GetMax() != e.Total {
+			d.bar.ChangeMax(e.Total)
+		}
+		d.bar.Describe(desc)
+		_ = d.bar.Set(e.Step)
+		return
+	}
+	if time.Since(d.lastPlain) >= plainEvery || e.Step == e.Total {
+		d.lastPlain = time.Now()
+		total := "?"
+		if e.Total > 0 {
+			total = strconv.Itoa(e.Total)
+		}
+		fmt.Fprintf(trainStderr, "step %d/%s: %s, lr %.2e, elapsed %s\n", e.Step, total, desc,
+			e.LR, e.Elapsed.Round(time.Second))
+	}
+}
+
+func (d *trainDisplay) println(s string) {
+	if d.bar != nil {
+		_ = d.bar.Clear()
+	}
+	fmt.Fprintln(trainStderr, s)
+}
+
+func (d *trainDisplay) finish() {
+	if d.bar != nil {
+		_ = d.bar.Finish()
+		fmt.Fprintln(trainStderr)
+	}
 }

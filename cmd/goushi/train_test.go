@@ -1,0 +1,148 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/goushi/goushi/gpt"
+)
+
+// trainTiny runs `goushi train` on the embedded corpus with the tiny preset
+// and returns the run directory and standard output.
+func trainTiny(t *testing.T, extra ...string) (string, string) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "run")
+	var stdout, stderr bytes.Buffer
+	trainStdout, trainStderr = &stdout, &stderr
+	defer func() { trainStdout, trainStderr = os.Stdout, os.Stderr }()
+	args := append([]string{"train", "--preset", "tiny", "--steps", "20", "--eval-every", "10",
+		"--out", out, "--progress", "plain"}, extra...)
+	if code := run(args, &stderr); code != 0 {
+		t.Fatalf("goushi %s exited %d:\n%s", strings.Join(args, " "), code, stderr.String())
+	}
+	return out, stdout.String()
+}
+
+func TestTrainCommandWritesLoadableCheckpoint(t *testing.T) {
+	out, stdout := trainTiny(t)
+	best := filepath.Join(out, "best")
+	ck, err := gpt.LoadCheckpoint(best)
+	if err != nil {
+		t.Fatalf("the checkpoint that train printed does not load: %v", err)
+	}
+	if ck.Model.Config.VocabSize != ck.Tokenizer.VocabSize() {
+		t.Errorf("model vocab %d, tokenizer vocab %d", ck.Model.Config.VocabSize,
+			ck.Tokenizer.VocabSize())
+	}
+	if !strings.Contains(ck.Credits, "chinese-poetry") {
+		t.Errorf("credits do not name the embedded sources:\n%s", ck.Credits)
+	}
+	if ck.State.Step != 20 || ck.State.ValBPB <= 0 {
+		t.Errorf("state step %d, bpb %v; want step 20 and a positive bpb", ck.State.Step,
+			ck.State.ValBPB)
+	}
+	for _, want := range []string{"[抽象]", "bits per byte", "goushi sample --checkpoint " + best} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(best, gpt.LossCurveFile)); err != nil {
+		t.Errorf("no loss curve next to the checkpoint: %v", err)
+	}
+	t.Run("eval", func(t *testing.T) { checkEvalJSON(t, best) })
+}
+
+// checkEvalJSON runs `goushi eval --json` with the checkpoint on a short
+// text and checks the report.
+func checkEvalJSON(t *testing.T, checkpoint string) {
+	text := filepath.Join(t.TempDir(), "a.txt")
+	content := "天地玄黄，宇宙洪荒。日月盈昃，辰宿列张。寒来暑往，秋收冬藏。闰余成岁，律吕调阳。"
+	if err := os.WriteFile(text, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout bytes.Buffer
+	evalStdout = &stdout
+	defer func() { evalStdout = os.Stdout }()
+	if err := cmdEval([]string{"--checkpoint", checkpoint, "--json", text}); err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Files []evalFileResult `json:"files"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, stdout.String())
+	}
+	if len(rep.Files) != 1 {
+		t.Fatalf("%d file reports, want 1", len(rep.Files))
+	}
+	r := rep.Files[0]
+	if r.Bytes != len(content) {
+		t.Errorf("bytes %d, want %d", r.Bytes, len(content))
+	}
+	// Bits per byte is the summed loss in bits over the file's bytes.
+	want := r.Loss * float64(r.Tokens) / math.Ln2 / float64(r.Bytes)
+	if math.Abs(r.BPB-want) > 1e-6*want {
+		t.Errorf("bpb %.6f, want loss·tokens/ln 2/bytes = %.6f", r.BPB, want)
+	}
+}
+
+func TestEvalCommandRejectsBadInput(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.txt")
+	os.WriteFile(bad, []byte{0xff, 0xfe, 0x41}, 0o644)
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{bad}, "--checkpoint"},
+		{[]string{"--checkpoint", dir}, "FILE"},
+		{[]string{"--checkpoint", dir, bad}, "config.json"},
+	}
+	for _, c := range cases {
+		err := cmdEval(c.args)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("eval %v: error %v, want one mentioning %q", c.args, err, c.want)
+		}
+	}
+}
+
+func TestBenchTrainJSON(t *testing.T) {
+	var stdout bytes.Buffer
+	benchTrainStdout = &stdout
+	defer func() { benchTrainStdout = os.Stdout }()
+	err := benchTrain([]string{"--vocab", "100", "--ctx", "8", "--layers", "2", "--heads", "2",
+		"--embd", "16", "--batch", "2", "--steps", "2", "--json", "--flops-per-cycle", "32",
+		"--clock-ghz", "2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r benchTrainResult
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, stdout.String())
+	}
+	// Matmul parameters by hand, C = 16: wte 100·16 = 1600, per block
+	// 12·C² + 13·C = 3072 + 208 = 3280 (ln_1, c_attn, c_proj, ln_2, c_fc,
+	// c_proj with biases), two blocks 6560, ln_f 32: N = 8192. Attention
+	// adds 12·L·T·C = 12·2·8·16 = 3072 per token.
+	wantFLOPs := 6*8192.0 + 3072
+	if r.FLOPsPerTok != wantFLOPs {
+		t.Errorf("FLOPs per token %v, want %v", r.FLOPsPerTok, wantFLOPs)
+	}
+	if r.TokensPerSec <= 0 || r.PeakRSSMB <= 0 {
+		t.Errorf("tokens/s %v, peak RSS %v MB; want both positive", r.TokensPerSec, r.PeakRSSMB)
+	}
+	if got := r.TokensPerSec * r.FLOPsPerTok / (r.PeakGFLOPS * 1e9); math.Abs(got-r.MFU) > 1e-9 {
+		t.Errorf("mfu %v, want tokens/s·FLOPs/peak = %v", r.MFU, got)
+	}
+	cores := min(runtime.NumCPU(), runtime.GOMAXPROCS(0))
+	if want := float64(cores) * 32 * 2; r.PeakGFLOPS != want {
+		t.Errorf("peak %v GFLOP/s, want %d cores × 32 FLOPs × 2 GHz = %v", r.PeakGFLOPS, cores,
+			want)
+	}
+}
