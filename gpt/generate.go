@@ -38,9 +38,9 @@ const (
 // slideKeep is the share of the context kept when the window slides. The
 // model has learned position embeddings, so every cached key and value
 // depends on its position and sliding means recomputing the window. Keeping
-// 3/4 of the context recomputes 3T/4 tokens once every T/4 new tokens,
-// which costs about as much as the T/4 steps themselves; sliding by one
-// token would recompute the whole window at every step.
+// 3/4 of the context recomputes 3T/4 tokens once every T/4 new tokens, at
+// about the cost of those T/4 steps. Sliding by one token would recompute
+// the whole window at every step.
 const slideKeep = 0.75
 
 // Generate streams the tokens that continue prompt, NumSamples samples

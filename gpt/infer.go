@@ -229,8 +229,8 @@ func (s *inferer) attention(l, n int) {
 				attendOne(y[:hd], q[:hd], k[:t*hd], v[:t*hd], s.scores[rh*T:rh*T+t], s.scale)
 				continue
 			}
-			// Scores (n, t) of the new queries; query i sits at position
-			// pos+i and sees keys 0..pos+i.
+			// Scores (n, t) of the new queries. Query i is at position
+			// pos+i and attends to keys 0..pos+i.
 			tensor.Gemm(false, true, n, t, hd, s.scale, q, 3*C, k, hd, 0, sc, t)
 			for i := 0; i < n; i++ {
 				row := sc[i*t : (i+1)*t]

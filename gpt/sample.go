@@ -11,8 +11,8 @@ import (
 
 // SampleOptions are the sampling controls of Generate. The filters apply in
 // this order: repetition penalty on the logits, temperature, softmax, top-k,
-// top-p on what top-k kept, then min-p; the token is drawn from what is left,
-// renormalised.
+// top-p on what top-k kept, then min-p. The token is drawn from what is
+// left, renormalised.
 type SampleOptions struct {
 	Temperature       float32  // 0 = greedy
 	TopK              int      // <=0 or >= vocab = off
@@ -146,10 +146,10 @@ func (s *sampler) sample(logits []float32, recent []int, rng *rand.Rand) (int, f
 }
 
 // penalize applies the repetition penalty to s.z for every distinct id in
-// the last RepetitionWindow tokens of recent: a positive logit is divided
+// the last RepetitionWindow tokens of recent. A positive logit is divided
 // by the penalty and a negative one multiplied, so a penalty above 1 always
-// makes the token less likely. Logits stay finite so that the softmax never
-// sees Inf - Inf.
+// makes the token less likely. Logits stay finite, so the softmax never
+// computes Inf - Inf.
 func (s *sampler) penalize(recent []int) {
 	pen := s.opts.RepetitionPenalty
 	if pen == 1 || len(recent) == 0 {
@@ -332,8 +332,8 @@ func argmax(x []float32) int {
 
 // topIndices appends to dst the ids of the n largest values of p, largest
 // first and the lower id first among equals. For n up to 64 it keeps a
-// sorted run of n ids and inserts into it, which costs about one
-// comparison per id; larger n sort every id.
+// sorted run of n ids and inserts into it, at about one comparison per id.
+// A larger n sorts every id.
 func topIndices(dst []int, p []float32, n int) []int {
 	n = min(n, len(p))
 	if n <= 0 {

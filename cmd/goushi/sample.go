@@ -1,7 +1,168 @@
 package main
 
-import "errors"
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"github.com/goushi/goushi/gpt"
+)
+
+// sampleStdout receives the generated text and sampleStderr the seed and
+// speed lines of `goushi sample`. Tests replace them.
+var (
+	sampleStdout io.Writer = os.Stdout
+	sampleStderr io.Writer = os.Stderr
+)
+
+const sampleUsage = `usage: goushi sample --checkpoint DIR --prompt TEXT [--style TAG]
+       [--num-samples N] [--temperature T] [--top-k K] [--top-p P] [--min-p P]
+       [--repetition-penalty R] [--repetition-window N] [--seed S]
+       [--max-new-tokens N] [--stop TEXT]...
+
+Continues the prompt with a trained checkpoint and streams the text to
+standard output. With --num-samples above 1 the samples are generated
+together as a batch and printed one after another, each under a
+"--- sample I ---" line; the first streams live and the others appear as
+soon as the ones before them are done. The seed and the speed go to
+standard error. Ctrl-C stops generation and keeps what was printed.
+
+Flags:`
+
+// stopFlags is the repeatable --stop flag.
+type stopFlags []string
+
+func (s *stopFlags) String() string     { return strings.Join(*s, ", ") }
+func (s *stopFlags) Set(v string) error { *s = append(*s, v); return nil }
 
 func cmdSample(args []string) error {
-	return errors.New("not built yet")
+	fs := flag.NewFlagSet("sample", flag.ContinueOnError)
+	fs.SetOutput(os.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(os.Stderr, sampleUsage)
+		fs.PrintDefaults()
+	}
+	def := gpt.DefaultSampleOptions()
+	ckDir := fs.String("checkpoint", "", "checkpoint directory, such as runs/NAME/best")
+	prompt := fs.String("prompt", "", "text to continue (may be empty)")
+	style := fs.String("style", "", "style tag of the checkpoint, such as 抽象 (default none)")
+	num := fs.Int("num-samples", 1, "samples generated together as a batch")
+	temp := fs.Float64("temperature", float64(def.Temperature),
+		"softmax temperature; 0 picks the most likely token")
+	topK := fs.Int("top-k", def.TopK, "keep the K most likely tokens; 0 turns it off")
+	topP := fs.Float64("top-p", float64(def.TopP),
+		"keep the smallest set of tokens whose probability reaches P; 1 turns it off")
+	minP := fs.Float64("min-p", float64(def.MinP),
+		"drop tokens below P times the probability of the most likely one; 0 turns it off")
+	repPen := fs.Float64("repetition-penalty", float64(def.RepetitionPenalty),
+		"divide the positive logits (multiply the negative) of recent tokens by R; 1 is off")
+	repWin := fs.Int("repetition-window", def.RepetitionWindow,
+		"tokens the repetition penalty looks back over; 0 means the whole context")
+	seed := fs.Int64("seed", -1, "random seed; -1 picks one and prints it")
+	maxNew := fs.Int("max-new-tokens", def.MaxNewTokens, "tokens generated per sample")
+	var stops stopFlags
+	fs.Var(&stops, "stop", "end a sample before this `text`; repeat for several")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q; pass the prompt with --prompt", fs.Arg(0))
+	}
+	if *ckDir == "" {
+		return errors.New("missing --checkpoint DIR; pass a directory written by goushi train")
+	}
+	if *seed < -1 {
+		return fmt.Errorf("--seed %d is negative; use 0 or more, or -1 for a random seed", *seed)
+	}
+
+	opts := gpt.SampleOptions{
+		Temperature:       float32(*temp),
+		TopK:              *topK,
+		TopP:              float32(*topP),
+		MinP:              float32(*minP),
+		RepetitionPenalty: float32(*repPen),
+		RepetitionWindow:  *repWin,
+		MaxNewTokens:      *maxNew,
+		Stop:              stops,
+		Style:             *style,
+		NumSamples:        *num,
+	}
+	if *seed == -1 {
+		opts.Seed = rand.Uint64() >> 1
+	} else {
+		opts.Seed = uint64(*seed)
+	}
+	ck, err := gpt.LoadCheckpoint(*ckDir)
+	if err != nil {
+		return err
+	}
+	if err := opts.Validate(ck.Model.Config); err != nil {
+		return fmt.Errorf("invalid flag: %w", err)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	fmt.Fprintf(sampleStderr, "seed %d\n", opts.Seed)
+	return streamSamples(ctx, ck, *prompt, opts)
+}
+
+// streamSamples prints every sample in order: the current one live, the
+// later ones from a buffer once the current one is done.
+func streamSamples(ctx context.Context, ck *gpt.Checkpoint, prompt string,
+	opts gpt.SampleOptions) error {
+	n := max(opts.NumSamples, 1)
+	bufs := make([]strings.Builder, n)
+	done := make([]bool, n)
+	tokens, cur := 0, 0
+	header := func(i int) {
+		if n > 1 {
+			if i > 0 {
+				fmt.Fprintln(sampleStdout)
+			}
+			fmt.Fprintf(sampleStdout, "--- sample %d ---\n", i+1)
+		}
+		fmt.Fprint(sampleStdout, prompt)
+	}
+	header(0)
+
+	start := time.Now()
+	for ev, err := range ck.Model.Generate(ctx, ck.Tokenizer, prompt, opts) {
+		if errors.Is(err, context.Canceled) {
+			fmt.Fprintln(sampleStdout)
+			fmt.Fprintln(sampleStderr, "stopped by interrupt")
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		tokens++
+		if ev.Sample == cur {
+			fmt.Fprint(sampleStdout, ev.Text)
+		} else {
+			bufs[ev.Sample].WriteString(ev.Text)
+		}
+		done[ev.Sample] = done[ev.Sample] || ev.Done
+		// Move on to the next samples whose text is already complete or
+		// can now stream live.
+		for cur < n && done[cur] {
+			cur++
+			if cur < n {
+				header(cur)
+				fmt.Fprint(sampleStdout, bufs[cur].String())
+				bufs[cur].Reset()
+			}
+		}
+	}
+	fmt.Fprintln(sampleStdout)
+	secs := time.Since(start).Seconds()
+	fmt.Fprintf(sampleStderr, "%d tokens in %.2f s (%.0f tokens/s)\n", tokens, secs,
+		float64(tokens)/secs)
+	return nil
 }
