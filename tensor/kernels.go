@@ -26,6 +26,15 @@ type kernelSet struct {
 	dotNT1 func(k int, a *float32, b *float32, ldb int, out *float32, groups int)
 	vecLen int
 
+	// Elementwise kernels over n elements, n a multiple of vecLen: dst =
+	// a+b, dst = a*b, dst += alpha*x, x *= s, and dst = exp(src-shift)
+	// returning the sum of dst. The Go wrappers in ops.go run the tails.
+	add    func(dst, a, b *float32, n int)
+	mul    func(dst, a, b *float32, n int)
+	axpy   func(dst, x *float32, alpha float32, n int)
+	scale  func(x *float32, s float32, n int)
+	expSum func(dst, src *float32, n int, shift float32) float32
+
 	// peak runs n rounds of register-only FMAs of peakFlops each; nil for
 	// the generic set, which has no FMA instruction to measure.
 	peak      func(n int)

@@ -18,6 +18,11 @@ var avx512Kernels = &kernelSet{
 	dotNT4:    dotNT4AVX512,
 	dotNT1:    dotNT1AVX512,
 	vecLen:    16,
+	add:       addAVX512,
+	mul:       mulAVX512,
+	axpy:      axpyAVX512,
+	scale:     scaleAVX512,
+	expSum:    expSumAVX512,
 	peak:      func(n int) { fmaLoopAVX512(n) },
 	peakFlops: 384,
 }
@@ -32,6 +37,11 @@ var avx2Kernels = &kernelSet{
 	dotNT4:    dotNT4AVX2,
 	dotNT1:    dotNT1AVX2,
 	vecLen:    8,
+	add:       addAVX2,
+	mul:       mulAVX2,
+	axpy:      axpyAVX2,
+	scale:     scaleAVX2,
+	expSum:    expSumAVX2,
 	peak:      func(n int) { fmaLoopAVX2(n) },
 	peakFlops: 192,
 }

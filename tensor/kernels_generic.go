@@ -15,6 +15,11 @@ var genericKernels = &kernelSet{
 	dotNT4: dotNT4Generic,
 	dotNT1: dotNT1Generic,
 	vecLen: 1,
+	add:    addGeneric,
+	mul:    mulGeneric,
+	axpy:   axpyGeneric,
+	scale:  scaleGeneric,
+	expSum: expSumGeneric,
 }
 
 // microGeneric is the 4×4 microkernel in plain Go: 16 scalar accumulators
@@ -100,4 +105,43 @@ func dotGeneric(a, b []float32) float32 {
 		s0 += a[i] * b[i]
 	}
 	return (s0 + s1) + (s2 + s3)
+}
+
+func addGeneric(dst, a, b *float32, n int) {
+	d, x, y := unsafe.Slice(dst, n), unsafe.Slice(a, n), unsafe.Slice(b, n)
+	for i := range d {
+		d[i] = x[i] + y[i]
+	}
+}
+
+func mulGeneric(dst, a, b *float32, n int) {
+	d, x, y := unsafe.Slice(dst, n), unsafe.Slice(a, n), unsafe.Slice(b, n)
+	for i := range d {
+		d[i] = x[i] * y[i]
+	}
+}
+
+func axpyGeneric(dst, x *float32, alpha float32, n int) {
+	d, s := unsafe.Slice(dst, n), unsafe.Slice(x, n)
+	for i := range d {
+		d[i] += alpha * s[i]
+	}
+}
+
+func scaleGeneric(x *float32, s float32, n int) {
+	d := unsafe.Slice(x, n)
+	for i := range d {
+		d[i] *= s
+	}
+}
+
+func expSumGeneric(dst, src *float32, n int, shift float32) float32 {
+	d, s := unsafe.Slice(dst, n), unsafe.Slice(src, n)
+	var sum float32
+	for i, v := range s {
+		e := expf(v - shift)
+		d[i] = e
+		sum += e
+	}
+	return sum
 }

@@ -1,229 +1,234 @@
 package tensor
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
+
+// opGrain is the number of elements per parallel range of an elementwise
+// kernel: 32K floats (128 KiB), tens of microseconds of work even at memory
+// bandwidth, so a handoff to the pool is worth it.
+const opGrain = 1 << 15
+
+// maxKernelCall bounds the elements one assembly call covers, so that a
+// long slice does not hold off goroutine preemption for long (assembly
+// functions cannot be preempted asynchronously).
+const maxKernelCall = 1 << 16
+
+func checkLen(op string, n int, lens ...int) {
+	for _, l := range lens {
+		if l < n {
+			panic(fmt.Sprintf("tensor: %s: operand has %d elements, want %d", op, l, n))
+		}
+	}
+}
+
+// forChunks calls f on [lo, hi) in pieces of at most maxKernelCall.
+func forChunks(lo, hi int, f func(lo, hi int)) {
+	for lo < hi {
+		end := min(hi, lo+maxKernelCall)
+		f(lo, end)
+		lo = end
+	}
+}
+
+// elementwise runs f over [0, n) on the pool in ranges of at least opGrain.
+func elementwise(n int, f func(lo, hi int)) {
+	ParallelGrain(n, opGrain, func(lo, hi int) { forChunks(lo, hi, f) })
+}
+
+// vecSplit returns the largest multiple of the active vector width <= n.
+func vecSplit(ks *kernelSet, n int) int { return n - n%ks.vecLen }
 
 // Add sets dst[i] = a[i] + b[i].
 func Add(dst, a, b []float32) {
-	for i := range dst {
-		dst[i] = a[i] + b[i]
-	}
+	checkLen("Add", len(dst), len(a), len(b))
+	ks := active
+	elementwise(len(dst), func(lo, hi int) {
+		d, x, y := dst[lo:hi], a[lo:hi], b[lo:hi]
+		nv := vecSplit(ks, len(d))
+		if nv > 0 {
+			ks.add(&d[0], &x[0], &y[0], nv)
+		}
+		for i := nv; i < len(d); i++ {
+			d[i] = x[i] + y[i]
+		}
+	})
 }
 
 // Axpy sets dst[i] += alpha * x[i].
 func Axpy(dst []float32, alpha float32, x []float32) {
-	for i := range dst {
-		dst[i] += alpha * x[i]
+	checkLen("Axpy", len(dst), len(x))
+	ks := active
+	elementwise(len(dst), func(lo, hi int) { axpyRange(ks, dst[lo:hi], alpha, x[lo:hi]) })
+}
+
+func axpyRange(ks *kernelSet, d []float32, alpha float32, x []float32) {
+	nv := vecSplit(ks, len(d))
+	if nv > 0 {
+		ks.axpy(&d[0], &x[0], alpha, nv)
+	}
+	for i := nv; i < len(d); i++ {
+		d[i] += alpha * x[i]
 	}
 }
 
 // Mul sets dst[i] = a[i] * b[i].
 func Mul(dst, a, b []float32) {
-	for i := range dst {
-		dst[i] = a[i] * b[i]
-	}
+	checkLen("Mul", len(dst), len(a), len(b))
+	ks := active
+	elementwise(len(dst), func(lo, hi int) {
+		d, x, y := dst[lo:hi], a[lo:hi], b[lo:hi]
+		nv := vecSplit(ks, len(d))
+		if nv > 0 {
+			ks.mul(&d[0], &x[0], &y[0], nv)
+		}
+		for i := nv; i < len(d); i++ {
+			d[i] = x[i] * y[i]
+		}
+	})
 }
 
 // Scale sets x[i] *= s.
 func Scale(x []float32, s float32) {
-	for i := range x {
-		x[i] *= s
+	ks := active
+	elementwise(len(x), func(lo, hi int) { scaleRange(ks, x[lo:hi], s) })
+}
+
+func scaleRange(ks *kernelSet, d []float32, s float32) {
+	nv := vecSplit(ks, len(d))
+	if nv > 0 {
+		ks.scale(&d[0], s, nv)
+	}
+	for i := nv; i < len(d); i++ {
+		d[i] *= s
 	}
 }
 
 // Dot returns the sum of a[i]*b[i].
 func Dot(a, b []float32) float32 {
-	var s float32
-	for i := range a {
-		s += a[i] * b[i]
-	}
-	return s
+	checkLen("Dot", len(a), len(b))
+	return dotGeneric(a, b[:len(a)])
 }
+
+// rowGrain returns how many rows of cols elements make one parallel range.
+func rowGrain(cols int) int { return max(1, opGrain/max(cols, 1)) }
 
 // AddBias adds bias (n) to every row of x (rows, n).
 func AddBias(x, bias []float32, rows int) {
 	n := len(bias)
-	for r := 0; r < rows; r++ {
-		row := x[r*n : (r+1)*n]
-		for j := range row {
-			row[j] += bias[j]
+	checkLen("AddBias", rows*n, len(x))
+	ks := active
+	ParallelGrain(rows, rowGrain(n), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			row := x[r*n : (r+1)*n]
+			nv := vecSplit(ks, n)
+			if nv > 0 {
+				ks.add(&row[0], &row[0], &bias[0], nv)
+			}
+			for j := nv; j < n; j++ {
+				row[j] += bias[j]
+			}
 		}
-	}
+	})
 }
 
 // ColSumAdd adds the column sums of x (rows, n) into dst (n): the bias
-// gradient of AddBias.
+// gradient of AddBias. Rows are added in order, so the result does not
+// depend on the number of workers.
 func ColSumAdd(dst, x []float32, rows int) {
 	n := len(dst)
+	checkLen("ColSumAdd", rows*n, len(x))
+	ks := active
 	for r := 0; r < rows; r++ {
-		row := x[r*n : (r+1)*n]
-		for j := range row {
-			dst[j] += row[j]
-		}
+		axpyRange(ks, dst, 1, x[r*n:(r+1)*n])
 	}
 }
 
 // RowSum sets dst[r] to the sum of row r of x (rows, cols).
 func RowSum(dst, x []float32, rows, cols int) {
-	for r := 0; r < rows; r++ {
-		var s float32
-		for _, v := range x[r*cols : (r+1)*cols] {
-			s += v
+	checkLen("RowSum", rows*cols, len(x))
+	checkLen("RowSum", rows, len(dst))
+	ParallelGrain(rows, rowGrain(cols), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			var s0, s1, s2, s3 float32
+			row := x[r*cols : (r+1)*cols]
+			j := 0
+			for ; j+4 <= len(row); j += 4 {
+				s0 += row[j]
+				s1 += row[j+1]
+				s2 += row[j+2]
+				s3 += row[j+3]
+			}
+			for ; j < len(row); j++ {
+				s0 += row[j]
+			}
+			dst[r] = (s0 + s1) + (s2 + s3)
 		}
-		dst[r] = s
-	}
+	})
 }
 
 // RowMax sets dst[r] to the maximum of row r of x (rows, cols). NaN entries
 // propagate.
 func RowMax(dst, x []float32, rows, cols int) {
-	for r := 0; r < rows; r++ {
-		row := x[r*cols : (r+1)*cols]
-		m := float32(math.Inf(-1))
-		for _, v := range row {
-			if v > m || v != v {
-				m = v
-				if v != v {
-					break
-				}
-			}
+	checkLen("RowMax", rows*cols, len(x))
+	checkLen("RowMax", rows, len(dst))
+	ParallelGrain(rows, rowGrain(cols), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			dst[r] = rowMax(x[r*cols : (r+1)*cols])
 		}
-		dst[r] = m
+	})
+}
+
+// rowMax returns the maximum of row, NaN if row contains NaN, and -Inf for
+// an empty row.
+func rowMax(row []float32) float32 {
+	m := float32(math.Inf(-1))
+	for _, v := range row {
+		if v > m {
+			m = v
+		} else if v != v {
+			return v
+		}
 	}
+	return m
 }
 
 // Softmax writes the softmax of each row of x (rows, cols) into dst, which
 // may alias x. The row maximum is subtracted first, so large logits stay
-// finite; a row whose entries are all -Inf becomes all zeros.
+// finite; a row whose entries are all -Inf becomes all zeros, and a row
+// containing NaN becomes NaN. The exponential is expf's method (at most 2
+// ulp from math.Exp; see exp.go), vectorised on the SIMD paths.
 func Softmax(dst, x []float32, rows, cols int) {
-	for r := 0; r < rows; r++ {
-		in := x[r*cols : (r+1)*cols]
-		out := dst[r*cols : (r+1)*cols]
-		m := float32(math.Inf(-1))
-		for _, v := range in {
-			if v > m {
-				m = v
-			}
+	checkLen("Softmax", rows*cols, len(x), len(dst))
+	ks := active
+	ParallelGrain(rows, rowGrain(cols), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			in := x[r*cols : (r+1)*cols]
+			out := dst[r*cols : (r+1)*cols]
+			softmaxRow(ks, out, in)
 		}
-		if math.IsInf(float64(m), -1) {
-			clear(out)
-			continue
-		}
-		var s float32
-		for j, v := range in {
-			e := float32(math.Exp(float64(v - m)))
-			out[j] = e
-			s += e
-		}
-		inv := 1 / s
-		for j := range out {
-			out[j] *= inv
-		}
-	}
+	})
 }
 
-// LayerNorm normalises each row of x (rows, cols) to zero mean and unit
-// variance, then applies gamma and beta (cols). It stores the row mean and
-// reciprocal standard deviation (rows) for the backward pass. The variance
-// is computed in two passes around the mean, never as E[x²]−E[x]².
-func LayerNorm(out, mean, rstd, x, gamma, beta []float32, rows, cols int, eps float32) {
-	for r := 0; r < rows; r++ {
-		in := x[r*cols : (r+1)*cols]
-		o := out[r*cols : (r+1)*cols]
-		var s float64
-		for _, v := range in {
-			s += float64(v)
-		}
-		mu := float32(s / float64(cols))
-		var ss float64
-		for _, v := range in {
-			d := float64(v - mu)
-			ss += d * d
-		}
-		rs := float32(1 / math.Sqrt(ss/float64(cols)+float64(eps)))
-		for j, v := range in {
-			o[j] = (v-mu)*rs*gamma[j] + beta[j]
-		}
-		mean[r] = mu
-		rstd[r] = rs
+func softmaxRow(ks *kernelSet, out, in []float32) {
+	if len(in) == 0 {
+		return
 	}
-}
-
-// LayerNormBackward accumulates into dx (rows, cols), dgamma and dbeta
-// (cols) the gradients of LayerNorm given dout and the saved mean and rstd.
-func LayerNormBackward(dx, dgamma, dbeta, dout, x, mean, rstd, gamma []float32, rows, cols int) {
-	for r := 0; r < rows; r++ {
-		in := x[r*cols : (r+1)*cols]
-		g := dout[r*cols : (r+1)*cols]
-		d := dx[r*cols : (r+1)*cols]
-		mu, rs := mean[r], rstd[r]
-		var sumG, sumGX float32
-		for j := range in {
-			xhat := (in[j] - mu) * rs
-			dn := g[j] * gamma[j]
-			sumG += dn
-			sumGX += dn * xhat
-			dgamma[j] += g[j] * xhat
-			dbeta[j] += g[j]
-		}
-		sumG /= float32(cols)
-		sumGX /= float32(cols)
-		for j := range in {
-			xhat := (in[j] - mu) * rs
-			dn := g[j] * gamma[j]
-			d[j] += (dn - sumG - xhat*sumGX) * rs
-		}
+	m := rowMax(in)
+	if math.IsInf(float64(m), -1) {
+		clear(out)
+		return
 	}
-}
-
-const geluC = 0.7978845608028654 // sqrt(2/pi)
-
-// GELU sets dst[i] to the tanh approximation of GELU:
-// 0.5·x·(1 + tanh(sqrt(2/π)·(x + 0.044715·x³))). dst may alias x.
-func GELU(dst, x []float32) {
-	for i, v := range x {
-		u := geluC * (v + 0.044715*v*v*v)
-		dst[i] = 0.5 * v * (1 + float32(math.Tanh(float64(u))))
+	nv := vecSplit(ks, len(in))
+	var s float32
+	if nv > 0 {
+		s = ks.expSum(&out[0], &in[0], nv, m)
 	}
-}
-
-// GELUBackward accumulates into dx the gradient dout·GELU'(x).
-func GELUBackward(dx, x, dout []float32) {
-	for i, v := range x {
-		u := geluC * (v + 0.044715*v*v*v)
-		th := float32(math.Tanh(float64(u)))
-		du := geluC * (1 + 3*0.044715*v*v)
-		d := 0.5*(1+th) + 0.5*v*(1-th*th)*du
-		dx[i] += dout[i] * d
+	for j := nv; j < len(in); j++ {
+		e := expf(in[j] - m)
+		out[j] = e
+		s += e
 	}
-}
-
-// EmbeddingGather copies row ids[i] of table (V, dim) into row i of dst.
-func EmbeddingGather(dst, table []float32, ids []int, dim int) {
-	for i, id := range ids {
-		copy(dst[i*dim:(i+1)*dim], table[id*dim:(id+1)*dim])
-	}
-}
-
-// EmbeddingScatterAdd adds row i of src into row ids[i] of table (V, dim):
-// the gradient of EmbeddingGather.
-func EmbeddingScatterAdd(table []float32, ids []int, src []float32, dim int) {
-	for i, id := range ids {
-		Axpy(table[id*dim:(id+1)*dim], 1, src[i*dim:(i+1)*dim])
-	}
-}
-
-// AdamW applies one AdamW step to param in place, updating the moments m
-// and v. step counts from 1 and drives the bias correction. Weight decay is
-// decoupled: param -= lr·wd·param before the Adam update.
-func AdamW(param, grad, m, v []float32, lr, beta1, beta2, eps, weightDecay float32, step int) {
-	bc1 := 1 - float32(math.Pow(float64(beta1), float64(step)))
-	bc2 := 1 - float32(math.Pow(float64(beta2), float64(step)))
-	for i := range param {
-		g := grad[i]
-		m[i] = beta1*m[i] + (1-beta1)*g
-		v[i] = beta2*v[i] + (1-beta2)*g*g
-		mhat := m[i] / bc1
-		vhat := v[i] / bc2
-		param[i] -= lr * (mhat/(float32(math.Sqrt(float64(vhat)))+eps) + weightDecay*param[i])
-	}
+	scaleRange(ks, out, 1/s)
 }

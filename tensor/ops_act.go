@@ -1,0 +1,107 @@
+package tensor
+
+import "math"
+
+const (
+	geluC = 0.7978845608028654 // sqrt(2/pi)
+	geluA = 0.044715
+)
+
+// geluBlock is the stack scratch size of the GELU kernels: the exponentials
+// of one block are computed by one vector call.
+const geluBlock = 256
+
+// GELU sets dst[i] to the tanh approximation of GELU:
+// 0.5·x·(1 + tanh(sqrt(2/π)·(x + 0.044715·x³))). dst may alias x.
+// It uses 0.5·(1 + tanh u) = 1/(1 + e^(−2u)), with the vectorised exp.
+func GELU(dst, x []float32) {
+	checkLen("GELU", len(dst), len(x))
+	ks := active
+	elementwise(len(dst), func(lo, hi int) {
+		var e [geluBlock]float32
+		for b := lo; b < hi; b += geluBlock {
+			in := x[b:min(b+geluBlock, hi)]
+			out := dst[b : b+len(in)]
+			expNeg2U(ks, e[:len(in)], in)
+			for i, v := range in {
+				out[i] = v / (1 + e[i])
+			}
+		}
+	})
+}
+
+// GELUBackward accumulates into dx the gradient dout·GELU'(x). With
+// s = 1/(1 + e^(−2u)), GELU = x·s and GELU' = s + 2·x·s·(1−s)·du/dx.
+func GELUBackward(dx, x, dout []float32) {
+	checkLen("GELUBackward", len(dx), len(x), len(dout))
+	ks := active
+	elementwise(len(dx), func(lo, hi int) {
+		var e [geluBlock]float32
+		for b := lo; b < hi; b += geluBlock {
+			in := x[b:min(b+geluBlock, hi)]
+			g := dout[b : b+len(in)]
+			d := dx[b : b+len(in)]
+			expNeg2U(ks, e[:len(in)], in)
+			for i, v := range in {
+				s := 1 / (1 + e[i])
+				du := geluC * (1 + 3*geluA*v*v)
+				d[i] += g[i] * (s + 2*v*s*(1-s)*du)
+			}
+		}
+	})
+}
+
+// expNeg2U sets e[i] = exp(−2u) with u = sqrt(2/π)·(x + 0.044715·x³).
+func expNeg2U(ks *kernelSet, e, x []float32) {
+	for i, v := range x {
+		e[i] = -2 * geluC * (v + geluA*v*v*v)
+	}
+	nv := vecSplit(ks, len(e))
+	if nv > 0 {
+		ks.expSum(&e[0], &e[0], nv, 0)
+	}
+	for i := nv; i < len(e); i++ {
+		e[i] = expf(e[i])
+	}
+}
+
+// EmbeddingGather copies row ids[i] of table (V, dim) into row i of dst.
+func EmbeddingGather(dst, table []float32, ids []int, dim int) {
+	checkLen("EmbeddingGather", len(ids)*dim, len(dst))
+	for i, id := range ids {
+		copy(dst[i*dim:(i+1)*dim], table[id*dim:(id+1)*dim])
+	}
+}
+
+// EmbeddingScatterAdd adds row i of src into row ids[i] of table (V, dim):
+// the gradient of EmbeddingGather. Rows run in order, so repeated ids
+// accumulate the same way on every run.
+func EmbeddingScatterAdd(table []float32, ids []int, src []float32, dim int) {
+	checkLen("EmbeddingScatterAdd", len(ids)*dim, len(src))
+	ks := active
+	for i, id := range ids {
+		axpyRange(ks, table[id*dim:(id+1)*dim], 1, src[i*dim:(i+1)*dim])
+	}
+}
+
+// AdamW applies one AdamW step to param in place, updating the moments m
+// and v. step counts from 1 and drives the bias correction. Weight decay is
+// decoupled: param -= lr·wd·param before the Adam update.
+func AdamW(param, grad, m, v []float32, lr, beta1, beta2, eps, weightDecay float32, step int) {
+	checkLen("AdamW", len(param), len(grad), len(m), len(v))
+	bc1 := 1 - float32(math.Pow(float64(beta1), float64(step)))
+	bc2 := 1 - float32(math.Pow(float64(beta2), float64(step)))
+	elementwise(len(param), func(lo, hi int) {
+		p, g, mm, vv := param[lo:hi], grad[lo:hi], m[lo:hi], v[lo:hi]
+		for i := range p {
+			gi := g[i]
+			mi := beta1*mm[i] + (1-beta1)*gi
+			vi := beta2*vv[i] + (1-beta2)*gi*gi
+			mm[i] = mi
+			vv[i] = vi
+			mhat := mi / bc1
+			vhat := vi / bc2
+			p[i] -= lr * (mhat/(float32(math.Sqrt(float64(vhat)))+eps) + weightDecay*p[i])
+		}
+	})
+}
