@@ -2,7 +2,11 @@ package bpe
 
 import (
 	"container/heap"
+	"hash/maphash"
+	"math"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 )
 
@@ -13,10 +17,12 @@ const (
 	// a heap in O(n log n) instead of the O(n²) scan that is faster on
 	// short pieces.
 	longPiece = 256
-	// cachedPiece is the longest piece kept in the per-worker cache.
-	cachedPiece = 96
-	// cacheEntries bounds each worker's cache; it is cleared when full.
-	cacheEntries = 1 << 16
+	// cachedPiece is the longest piece kept in the per-worker cache. On
+	// Chinese text most longer pieces are whole clauses seen once, and
+	// caching them cost more than it saved.
+	cachedPiece = 24
+	// cacheSlots is the size of each worker's direct-mapped cache.
+	cacheSlots = 1 << 14
 	// parallelBytes is the input size above which Encode splits the text
 	// across GOMAXPROCS goroutines.
 	parallelBytes = 1 << 18
@@ -27,15 +33,15 @@ type encoder struct {
 	t     *Tokenizer
 	syms  []int32
 	ranks []int32
-	cache map[string][]int32
-	arena []int32
+	cache []cacheSlot
+	seed  maphash.Seed
 	heap  mergeHeap
 	next  []int32
 	prev  []int32
 }
 
 func newEncoder(t *Tokenizer) *encoder {
-	return &encoder{t: t, cache: make(map[string][]int32)}
+	return &encoder{t: t, cache: make([]cacheSlot, cacheSlots), seed: maphash.MakeSeed()}
 }
 
 // Encode returns the token ids of text. Special-token text in text is
@@ -143,9 +149,11 @@ func (e *encoder) encodePiece(p string, out []int) []int {
 	if len(p) == 1 {
 		return append(out, int(p[0]))
 	}
+	var slot *cacheSlot
 	if len(p) <= cachedPiece {
-		if ids, ok := e.cache[p]; ok {
-			for _, id := range ids {
+		slot = &e.cache[maphash.String(e.seed, p)&(cacheSlots-1)]
+		if slot.piece == p {
+			for _, id := range slot.ids {
 				out = append(out, int(id))
 			}
 			return out
@@ -157,8 +165,10 @@ func (e *encoder) encodePiece(p string, out []int) []int {
 	} else {
 		syms = e.mergeShort(p)
 	}
-	if len(p) <= cachedPiece {
-		e.remember(p, syms)
+	if slot != nil {
+		// The piece is copied so the cache does not keep the caller's
+		// text alive.
+		*slot = cacheSlot{strings.Clone(p), slices.Clone(syms)}
 	}
 	for _, id := range syms {
 		out = append(out, int(id))
@@ -166,18 +176,11 @@ func (e *encoder) encodePiece(p string, out []int) []int {
 	return out
 }
 
-// remember stores the ids of piece p in the cache.
-func (e *encoder) remember(p string, syms []int32) {
-	if len(e.cache) >= cacheEntries {
-		clear(e.cache)
-		e.arena = nil
-	}
-	if cap(e.arena)-len(e.arena) < len(syms) {
-		e.arena = make([]int32, 0, 1<<16)
-	}
-	start := len(e.arena)
-	e.arena = append(e.arena, syms...)
-	e.cache[p] = e.arena[start:len(e.arena):len(e.arena)]
+// cacheSlot is one entry of the direct-mapped piece cache: a pre-token
+// and its ids. A new piece that hashes to a used slot replaces it.
+type cacheSlot struct {
+	piece string
+	ids   []int32
 }
 
 // mergeShort applies the merges to p by repeatedly merging the adjacent
@@ -192,12 +195,12 @@ func (e *encoder) mergeShort(p string) []int32 {
 	}
 	ranks := e.ranks[:0]
 	for i := 0; i+1 < len(p); i++ {
-		ranks = append(ranks, t.bytePairs[int(p[i])<<8|int(p[i+1])])
+		ranks = append(ranks, noMerge(t.bytePairs[int(p[i])<<8|int(p[i+1])]))
 	}
 	for {
-		best, at := int32(-1), -1
+		best, at := int32(math.MaxInt32), -1
 		for i, r := range ranks {
-			if r >= 0 && (best < 0 || r < best) {
+			if r < best {
 				best, at = r, i
 			}
 		}
@@ -208,14 +211,23 @@ func (e *encoder) mergeShort(p string) []int32 {
 		syms = append(syms[:at+1], syms[at+2:]...)
 		ranks = append(ranks[:at], ranks[at+1:]...)
 		if at > 0 {
-			ranks[at-1] = t.mergedID(syms[at-1], syms[at])
+			ranks[at-1] = noMerge(t.mergedID(syms[at-1], syms[at]))
 		}
 		if at < len(ranks) {
-			ranks[at] = t.mergedID(syms[at], syms[at+1])
+			ranks[at] = noMerge(t.mergedID(syms[at], syms[at+1]))
 		}
 	}
 	e.syms, e.ranks = syms, ranks
 	return syms
+}
+
+// noMerge maps the "no merge" id -1 to MaxInt32, so that the smallest
+// rank is found with a single comparison per pair.
+func noMerge(id int32) int32 {
+	if id < 0 {
+		return math.MaxInt32
+	}
+	return id
 }
 
 // mergeLong gives the same result as mergeShort in O(n log n): the

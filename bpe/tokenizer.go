@@ -120,12 +120,17 @@ func (t *Tokenizer) mergedID(a, b int32) int32 {
 }
 
 // pairTable is an open-addressing hash map from a packed pair to a merged
-// id. It is built once and then only read, and it is several times faster
-// than a Go map on the encoder's hot path.
+// id. It is built once and then only read. Keys and values sit side by
+// side, so a lookup touches one cache line; on the encoder's hot path it
+// is several times faster than a Go map.
 type pairTable struct {
-	keys []uint64
-	vals []int32
-	mask uint64
+	slots []pairSlot
+	mask  uint64
+}
+
+type pairSlot struct {
+	key uint64
+	val int32
 }
 
 const emptyKey = ^uint64(0)
@@ -135,21 +140,23 @@ func newPairTable(n int) *pairTable {
 	for size < 2*n {
 		size *= 2
 	}
-	t := &pairTable{keys: make([]uint64, size), vals: make([]int32, size), mask: uint64(size - 1)}
-	for i := range t.keys {
-		t.keys[i] = emptyKey
+	t := &pairTable{slots: make([]pairSlot, size), mask: uint64(size - 1)}
+	for i := range t.slots {
+		t.slots[i].key = emptyKey
 	}
 	return t
 }
 
-func hashPair(k uint64) uint64 { return (k * 0x9E3779B97F4A7C15) >> 20 }
+// hashPair is Fibonacci hashing: the multiply spreads the two ids over the
+// high bits, which the shift brings down.
+func hashPair(k uint64) uint64 { return (k * 0x9E3779B97F4A7C15) >> 32 }
 
 // insert adds k and reports false when k is already present.
 func (t *pairTable) insert(k uint64, v int32) bool {
 	for i := hashPair(k) & t.mask; ; i = (i + 1) & t.mask {
-		switch t.keys[i] {
+		switch t.slots[i].key {
 		case emptyKey:
-			t.keys[i], t.vals[i] = k, v
+			t.slots[i] = pairSlot{k, v}
 			return true
 		case k:
 			return false
@@ -159,10 +166,11 @@ func (t *pairTable) insert(k uint64, v int32) bool {
 
 func (t *pairTable) get(k uint64) int32 {
 	for i := hashPair(k) & t.mask; ; i = (i + 1) & t.mask {
-		switch t.keys[i] {
-		case k:
-			return t.vals[i]
-		case emptyKey:
+		s := &t.slots[i]
+		if s.key == k {
+			return s.val
+		}
+		if s.key == emptyKey {
 			return -1
 		}
 	}
