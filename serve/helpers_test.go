@@ -20,7 +20,7 @@ func newTestServer(t *testing.T, gen Generator, opts Options) (*Server, *httptes
 	t.Helper()
 	_, card := testModel(t)
 	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		opts.Logger = discardLogger()
 	}
 	s := New(gen, card, opts)
 	ts := httptest.NewServer(s)
@@ -129,3 +129,5 @@ func (g *gatedGenerator) endings() []error {
 	defer g.mu.Unlock()
 	return append([]error(nil), g.ended...)
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

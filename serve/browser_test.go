@@ -1,0 +1,310 @@
+package serve
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"iter"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/goushi/goushi/gpt"
+)
+
+// chromiumNames are the executables the browser test looks for, in order.
+var chromiumNames = []string{"chromium", "chromium-browser", "google-chrome",
+	"google-chrome-stable"}
+
+// findChromium returns the path of a Chromium binary: $GOUSHI_CHROMIUM if
+// set, else the first of chromiumNames on $PATH.
+func findChromium() string {
+	if p := os.Getenv("GOUSHI_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range chromiumNames {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// pacedGenerator slows a real generator down to a fixed delay per token,
+// so that a browser can watch the text stream in and press Stop, and can
+// hold the first generation until hold is closed. It records how each
+// generation ended.
+type pacedGenerator struct {
+	Generator
+	delay time.Duration
+	hold  chan struct{} // the first generation waits on it; nil waits for nothing
+
+	mu     sync.Mutex
+	calls  int
+	ended  []error
+	cancel chan struct{} // closed when a generation ends by cancellation
+}
+
+func (g *pacedGenerator) Generate(ctx context.Context, prompt string,
+	p Params) iter.Seq2[Event, error] {
+
+	return func(yield func(Event, error) bool) {
+		g.mu.Lock()
+		first := g.calls == 0
+		g.calls++
+		g.mu.Unlock()
+		defer func() {
+			g.mu.Lock()
+			g.ended = append(g.ended, ctx.Err())
+			if ctx.Err() != nil {
+				select {
+				case <-g.cancel:
+				default:
+					close(g.cancel)
+				}
+			}
+			g.mu.Unlock()
+		}()
+		if first && g.hold != nil {
+			select {
+			case <-g.hold:
+			case <-ctx.Done():
+				yield(Event{}, ctx.Err())
+				return
+			}
+		}
+		for ev, err := range g.Generator.Generate(ctx, prompt, p) {
+			if !yield(ev, err) {
+				return
+			}
+			select {
+			case <-time.After(g.delay):
+			case <-ctx.Done():
+			}
+		}
+	}
+}
+
+// TestBrowser drives the page in headless Chromium: it sets the sliders,
+// waits in the queue behind another request, watches Chinese text stream
+// in, presses Stop, checks the token view, the history and the model card,
+// switches to English and takes a screenshot.
+//
+// GOUSHI_CHECKPOINT=DIR serves a trained checkpoint in place of the test
+// model, and GOUSHI_SCREENSHOT=FILE.png keeps a screenshot of the page
+// while it generates (the README's picture is made this way).
+func TestBrowser(t *testing.T) {
+	chromium := findChromium()
+	if chromium == "" {
+		t.Skipf("no Chromium binary found (looked for $GOUSHI_CHROMIUM and %s on $PATH); "+
+			"install Debian's chromium package to run the browser test",
+			strings.Join(chromiumNames, ", "))
+	}
+
+	var base Generator
+	model, card := testModel(t)
+	base = model
+	prompt, style := "家人们谁懂啊，", "抽象"
+	if dir := os.Getenv("GOUSHI_CHECKPOINT"); dir != "" {
+		ck, err := gpt.LoadCheckpoint(dir)
+		require.NoError(t, err)
+		base, card = FromCheckpoint(ck)
+		style = ""
+		if len(card.Styles) > 0 {
+			style = card.Styles[0]
+		}
+	}
+	gen := &pacedGenerator{Generator: base, delay: 40 * time.Millisecond,
+		hold: make(chan struct{}), cancel: make(chan struct{})}
+	srv := New(gen, card, Options{Concurrency: 1, MaxQueue: 4, Logger: discardLogger()})
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+
+	// Another client takes the only slot first, so the page must queue.
+	blocker := make(chan error, 1)
+	go func() {
+		resp, err := http.Post(ts.URL+"/v1/completions", "application/json",
+			strings.NewReader(`{"prompt":"x","max_tokens":2,"stream":true}`))
+		if err == nil {
+			_, err = io.ReadAll(resp.Body)
+			resp.Body.Close()
+		}
+		blocker <- err
+	}()
+	require.Eventually(t, func() bool {
+		running, _ := srv.queue.stats()
+		return running == 1
+	}, 10*time.Second, 10*time.Millisecond, "the blocking request never started")
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:0:0],
+		chromedp.ExecPath(chromium),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("no-default-browser-check", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 960),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	defer cancelCtx()
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	defer cancelTimeout()
+
+	run := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		require.NoError(t, chromedp.Do(ctx, steps...), what)
+	}
+	eval := func(js string, out any) {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[any](js))
+		require.NoError(t, err, "evaluate %s", js)
+		if out != nil {
+			b, err := json.Marshal(v)
+			require.NoError(t, err)
+			require.NoError(t, json.Unmarshal(b, out), "result of %s", js)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		var s string
+		eval(`document.querySelector(`+quote(sel)+`).textContent`, &s)
+		return s
+	}
+	waitFor := func(what, js string) {
+		t.Helper()
+		run("wait until "+what, chromedp.Poll[chromedp.Void](js,
+			chromedp.WithPollingTimeout(20*time.Second)))
+	}
+	screenshot := func() []byte {
+		t.Helper()
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		require.NoError(t, err, "screenshot")
+		return png
+	}
+	click := func(sel string) {
+		t.Helper()
+		run("click "+sel, chromedp.Click(chromedp.CSS(sel)))
+	}
+
+	run("load the page", chromedp.Navigate(ts.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS("#generate")))
+	waitFor("the styles are loaded", `document.querySelectorAll("#style option").length === `+
+		strconv.Itoa(len(card.Styles)+1))
+	assert.Equal(t, "生成", text("#generate"), "the page starts in Chinese")
+
+	// Sliders: set them as a user would, through input events.
+	eval(`(() => {
+		const set = (id, v) => {
+			const el = document.getElementById(id);
+			el.value = v;
+			el.dispatchEvent(new Event("input", {bubbles: true}));
+		};
+		set("temperature", "0.6");
+		set("top_k", "30");
+		set("top_p", "0.9");
+		set("repetition_penalty", "1.05");
+		set("max_tokens", "300");
+		document.getElementById("seed").value = "7";
+		document.getElementById("prompt").value = `+quote(prompt)+`;
+		document.getElementById("style").value = `+quote(style)+`;
+		return true;
+	})()`, nil)
+	assert.Equal(t, "0.6", text("#temperature-value"))
+	assert.Equal(t, "30", text("#top_k-value"))
+	assert.Equal(t, "300", text("#max_tokens-value"))
+
+	click("#generate")
+	waitFor("the queue position shows", `document.getElementById("status").textContent.includes("排队中")`)
+	assert.Contains(t, text("#status"), "第 1 位")
+	close(gen.hold)
+	require.NoError(t, <-blocker, "the blocking request failed")
+
+	waitFor("Chinese text streams in",
+		`(document.querySelector("#output .generated").textContent.match(/\p{Script=Han}/gu) || []).length >= 6`)
+	first := text("#output .generated")
+	waitFor("more text arrives",
+		`document.querySelector("#output .generated").textContent.length > `+strconv.Itoa(len([]rune(first))))
+	if path := os.Getenv("GOUSHI_SCREENSHOT"); path != "" {
+		run("let more text arrive", chromedp.Sleep(1500*time.Millisecond))
+		require.NoError(t, os.WriteFile(path, screenshot(), 0o644))
+		t.Logf("screenshot written to %s", path)
+	}
+
+	click("#stop")
+	waitFor("Stop takes effect", `document.getElementById("stop").disabled`)
+	assert.Contains(t, text("#status"), "已停止")
+	select {
+	case <-gen.cancel:
+	case <-time.After(10 * time.Second):
+		t.Fatal("pressing Stop did not cancel the generation on the server")
+	}
+	stopped := text("#output .generated")
+	run("wait", chromedp.Sleep(300*time.Millisecond))
+	assert.Equal(t, stopped, text("#output .generated"), "text kept arriving after Stop")
+	assert.Greater(t, hanShare(stopped), 0.3, "generated text %q", stopped)
+	t.Logf("generated before Stop: %q", stopped)
+
+	// History: the stopped generation is saved with a retry button.
+	var historyRetries int
+	eval(`document.querySelectorAll("#history .history-retry").length`, &historyRetries)
+	assert.Equal(t, 1, historyRetries)
+	var saved string
+	eval(`JSON.parse(localStorage.getItem("goushi.history.v1"))[0].settings.prompt`, &saved)
+	assert.Equal(t, prompt, saved)
+
+	// Token view: tokens shaded by probability, alternatives on hover.
+	click(`.tab[data-view="tokens"]`)
+	var shaded int
+	eval(`[...document.querySelectorAll("#tokens .tok[data-prob]")]
+		.filter(s => s.style.backgroundColor !== "").length`, &shaded)
+	assert.Greater(t, shaded, 3, "too few shaded tokens")
+	eval(`(() => {
+		const tok = document.querySelector("#tokens .tok[data-prob]");
+		tok.dispatchEvent(new MouseEvent("mouseenter"));
+		return true;
+	})()`, nil)
+	var tipHidden bool
+	eval(`document.getElementById("tooltip").hidden`, &tipHidden)
+	assert.False(t, tipHidden, "hovering a token shows no tooltip")
+	assert.Contains(t, text("#tooltip"), "%")
+	var alts int
+	eval(`document.querySelectorAll("#tooltip .alt").length`, &alts)
+	assert.Positive(t, alts, "the tooltip lists no alternatives")
+
+	// Model card.
+	click("#card-button")
+	waitFor("the card opens", `document.getElementById("card").open`)
+	assert.Contains(t, text("#card-config"), strconv.Itoa(card.VocabSize))
+	assert.Contains(t, text("#card-training"), strconv.Itoa(card.Step))
+	cardShot := screenshot()
+	assert.Greater(t, len(cardShot), 10_000, "the screenshot is implausibly small")
+	if card.Credits != "" {
+		var credits string
+		eval(`document.getElementById("card-credits").textContent`, &credits)
+		assert.NotEmpty(t, credits)
+	}
+	click(`#card button[type="submit"]`)
+
+	// English labels.
+	click("#lang")
+	assert.Equal(t, "Generate", text("#generate"))
+	assert.Equal(t, "Model card", text("#card-button"))
+}
