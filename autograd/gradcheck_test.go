@@ -153,6 +153,15 @@ func TestGradEmbeddingRepeatedIDs(t *testing.T) {
 	checkGrad(t, []*Var{table}, func(tp *Tape) *Var { return Embedding(tp, table, ids) })
 }
 
+func TestGradTokenPositionEmbedding(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 13))
+	wte, wpe := randParam(rng, "wte", 5, 3), randParam(rng, "wpe", 4, 3)
+	ids := []int{4, 0, 4, 2, 4, 1} // two sequences of 3, wpe row 3 unused
+	checkGrad(t, []*Var{wte, wpe}, func(tp *Tape) *Var {
+		return TokenPositionEmbedding(tp, wte, wpe, ids, 3)
+	})
+}
+
 func TestGradLayerNorm(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 7))
 	x, g, b := randParam(rng, "x", 4, 6), randParam(rng, "gain", 6), randParam(rng, "bias", 6)

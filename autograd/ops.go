@@ -140,6 +140,46 @@ func Embedding(tp *Tape, table *Var, ids []int) *Var {
 	return out
 }
 
+// TokenPositionEmbedding returns wte[ids[i]] + wpe[i mod T] as (len(ids), C)
+// for ids laid out as sequences of T tokens: GPT-2's input embedding, in
+// one buffer. wte is (V, C) and wpe is (≥T, C). It panics on an id outside
+// [0, V).
+func TokenPositionEmbedding(tp *Tape, wte, wpe *Var, ids []int, T int) *Var {
+	v, c := wte.Value.Dim(0), wte.Value.Cols()
+	if wpe.Value.Cols() != c || wpe.Value.Dim(0) < T || T <= 0 || len(ids)%T != 0 {
+		panic(fmt.Sprintf("autograd: embedding of %d ids in sequences of %d with wte %v, wpe %v",
+			len(ids), T, wte.Value.Shape, wpe.Value.Shape))
+	}
+	for i, id := range ids {
+		if id < 0 || id >= v {
+			panic(fmt.Sprintf("autograd: embedding id %d at position %d outside [0, %d)", id, i, v))
+		}
+	}
+	out := tp.NewVar(tp.AllocNoZero(len(ids), c))
+	tensor.EmbeddingGather(out.Value.Data, wte.Value.Data, ids, c)
+	for r := 0; r < len(ids); r++ {
+		t := r % T
+		tensor.Add(out.Value.Data[r*c:(r+1)*c], out.Value.Data[r*c:(r+1)*c],
+			wpe.Value.Data[t*c:(t+1)*c])
+	}
+	if !tp.needsGrad() {
+		return out
+	}
+	tp.pushOp(out, func() {
+		if out.Grad == nil {
+			return
+		}
+		dout := out.Grad.Data
+		tensor.EmbeddingScatterAdd(tp.Grad(wte), ids, dout, c)
+		dwpe := tp.Grad(wpe)
+		for r := 0; r < len(ids); r++ {
+			t := r % T
+			tensor.Axpy(dwpe[t*c:(t+1)*c], 1, dout[r*c:(r+1)*c])
+		}
+	})
+	return out
+}
+
 // LayerNorm normalises each row of x (N, C) and applies the gain and bias
 // (C). eps is added to the variance, 1e-5 in GPT-2.
 func LayerNorm(tp *Tape, x, gain, bias *Var, eps float32) *Var {

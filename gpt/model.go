@@ -110,11 +110,7 @@ func (m *Model) Forward(tp *autograd.Tape, ids []int, B, T int) *autograd.Var {
 		panic(fmt.Sprintf("gpt: sequence length %d exceeds context length %d",
 			T, m.Config.ContextLen))
 	}
-	pos := make([]int, B*T)
-	for i := range pos {
-		pos[i] = i % T
-	}
-	x := autograd.Add(tp, m.wte.Forward(tp, ids), m.wpe.Forward(tp, pos))
+	x := autograd.TokenPositionEmbedding(tp, m.wte.Weight, m.wpe.Weight, ids, T)
 	x = autograd.Dropout(tp, x, m.Config.Dropout)
 	for _, b := range m.blocks {
 		x = b.Forward(tp, x, B, T)
