@@ -59,8 +59,8 @@ type TrainState struct {
 
 	LossHistory LossHistory `json:"loss_history"`
 
-	// Flags are the run's settings, so that a resumed run trains the same
-	// way unless told otherwise.
+	// Flags are the run's settings. A resumed run takes them over, whatever
+	// its own flags say, so that it trains the same way.
 	Flags RunFlags `json:"flags"`
 }
 

@@ -92,9 +92,9 @@ func (f *TokenFile) Close() error {
 
 // EncodeDocuments encodes docs as one id stream and writes it to path as a
 // token file, with its style spans in path+".json". Documents are grouped by
-// style (in the order of styles, then any others) so that each style is one
-// span. Each document is its style token (when the tokenizer has one), the
-// text, then <|endoftext|>.
+// style, styles sorted by name, so that each style is one span. Each
+// document is its style token (when the tokenizer has one), the text, then
+// <|endoftext|>.
 func EncodeDocuments(path string, tok *bpe.Tokenizer, docs []corpus.Document) error {
 	eot, ok := tok.SpecialID(bpe.EndOfText)
 	if !ok {
@@ -215,8 +215,13 @@ func OpenTokenFile(path string) (*TokenFile, error) {
 		return nil, err
 	}
 	// The mapping is page aligned and the header is 16 bytes, so the ids
-	// are aligned for both widths. Token files are little-endian, like every
-	// platform goushi builds for.
+	// are aligned for both widths. The ids are read in place, which needs a
+	// little-endian machine.
+	if !littleEndian() {
+		tf.Close()
+		return nil, fmt.Errorf("open token file %s: this machine is big-endian; "+
+			"token files are read only on little-endian machines", path)
+	}
 	if width == 2 {
 		tf.u16 = unsafeSlice[uint16](body)
 	} else {
@@ -242,9 +247,9 @@ type StyleMix struct {
 	Floors map[string]float64
 }
 
-// DefaultStyleMix flattens the embedded corpus, whose two largest styles
-// (宋词 and 元曲) make up over 80% of its bytes, with Alpha 0.5, and gives
-// the 抽象 copypasta, the model's intended voice but under 5% of the
+// DefaultStyleMix flattens the style proportions with Alpha 0.5, because
+// two styles (宋词 and 元曲) make up over 80% of the embedded corpus. It
+// gives the 抽象 copypasta, the model's intended voice but under 5% of the
 // text, at least a quarter of the windows.
 func DefaultStyleMix() StyleMix {
 	return StyleMix{Alpha: 0.5, Floors: map[string]float64{corpus.CopypastaStyle: 0.25}}
@@ -329,20 +334,25 @@ func (s *Sampler) Shares() []float64 { return s.shares }
 func (s *Sampler) Batch(B int, ids, targets []int) {
 	T := s.T
 	for b := 0; b < B; b++ {
-		u := s.rng.Float64() * s.cum[len(s.cum)-1]
-		k, _ := slices.BinarySearch(s.cum, u)
-		k = min(k, len(s.cum)-1)
-		for s.shares[k] == 0 { // BinarySearch may land on a span without share
-			k++
-		}
-		span := s.data.Spans[k]
-		start := span.Start + s.rng.IntN(span.End-span.Start-T)
+		start := s.draw()
 		for t := 0; t < T; t++ {
 			ids[b*T+t] = s.data.At(start + t)
 			targets[b*T+t] = s.data.At(start + t + 1)
 		}
-		s.Drawn++
 	}
+}
+
+// draw returns the start of the next window of T+1 ids.
+func (s *Sampler) draw() int {
+	u := s.rng.Float64() * s.cum[len(s.cum)-1]
+	k, _ := slices.BinarySearch(s.cum, u)
+	k = min(k, len(s.cum)-1)
+	for s.shares[k] == 0 { // BinarySearch lands on a span without share when u == 0
+		k++
+	}
+	span := s.data.Spans[k]
+	s.Drawn++
+	return span.Start + s.rng.IntN(span.End-span.Start-s.T)
 }
 
 // State returns the generator state, for a checkpoint.
@@ -365,6 +375,11 @@ func unsafeSlice[T uint16 | uint32](b []byte) []T {
 	}
 	var zero T
 	return unsafe.Slice((*T)(unsafe.Pointer(&b[0])), len(b)/int(unsafe.Sizeof(zero)))
+}
+
+func littleEndian() bool {
+	x := uint16(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1
 }
 
 // describeShares formats each span's style and share for a log line.
