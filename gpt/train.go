@@ -29,9 +29,9 @@ type TrainOptions struct {
 	Resume    string // checkpoint directory to continue from; "" starts afresh
 
 	// Steps is the number of optimizer steps the schedule spans. When it is
-	// 0, Duration sets it: after a few steps the trainer measures their
-	// speed and fixes Steps so that the run, evaluations included, ends
-	// about Duration after Start.
+	// 0, Duration sets it from the measured speed, so that the run,
+	// evaluations included, ends about Duration after Start. The speed is
+	// measured again every 10 steps, moving the end of the decay with it.
 	Steps    int
 	Duration time.Duration
 	Start    time.Time // when the time budget began; zero means when Run starts
@@ -594,6 +594,9 @@ func (tr *Trainer) Run(ctx context.Context) (*Result, error) {
 		if len(recent) > 20 {
 			recent = recent[1:]
 		}
+		if o.Steps == 0 && step%10 == 0 {
+			tr.planSteps(median(recent), budgetStart)
+		}
 		tr.emit(TrainEvent{Kind: TrainStep, Step: step, Total: tr.sched.Total, Loss: loss,
 			LR: tr.sched.LR(step - 1), TokensPerSec: tokensPerSec(recent, o.Batch*o.Accum*
 				tr.Model.Config.ContextLen), Elapsed: time.Since(tr.started),
@@ -607,7 +610,7 @@ func (tr *Trainer) Run(ctx context.Context) (*Result, error) {
 				return nil, err
 			}
 		}
-		if o.Duration > 0 && time.Since(budgetStart) > o.Duration+o.Duration/10 {
+		if o.Steps == 0 && time.Since(budgetStart) > o.Duration+o.Duration/10 {
 			// The plan was off by over 10%: stop rather than overrun much.
 			tr.log.Warn("time budget exceeded before the last step; stopping",
 				"step", step, "total_steps", tr.sched.Total)
@@ -671,10 +674,11 @@ func (tr *Trainer) timeStep() float64 {
 	return seconds
 }
 
-// planSteps fixes the number of steps of a time-budgeted run from the
+// planSteps sets the number of steps of a time-budgeted run from the
 // measured seconds per step: the steps and their evaluations must end
 // before the budget does, less a reserve for the final evaluation,
-// checkpoint and samples.
+// checkpoint and samples. The first call also fixes the warmup; later calls
+// move only the end of the cosine decay, as the measured speed changes.
 func (tr *Trainer) planSteps(perStep float64, budgetStart time.Time) {
 	o := tr.opts
 	// An evaluation runs forward passes only, about a third of a training
@@ -685,13 +689,20 @@ func (tr *Trainer) planSteps(perStep float64, budgetStart time.Time) {
 		evalCost = perStep * float64(evalTokens) / float64(o.Batch*o.Accum*
 			tr.Model.Config.ContextLen) / 3
 	}
-	reserve := 2*evalCost + 15 // seconds: final evaluation, checkpoint, samples
+	// The final samples are about 15 styles × 64 tokens, each a forward
+	// pass over up to 66 tokens: roughly the work of 16 training steps.
+	reserve := 2*evalCost + 16*perStep + 5
 	left := (o.Duration - time.Since(budgetStart)).Seconds() - reserve
 	steps := tr.State.Step + int(left/(perStep+evalCost/float64(o.EvalEvery)))
 	steps = max(steps, tr.State.Step+1)
-	tr.fixSchedule(steps)
-	tr.log.Info("planned steps for the time budget", "total_steps", steps,
-		"seconds_per_step", perStep, "budget", o.Duration.String())
+	if tr.sched.Total == 0 {
+		tr.fixSchedule(steps)
+		tr.log.Info("planned steps for the time budget", "total_steps", steps,
+			"seconds_per_step", perStep, "budget", o.Duration.String())
+		return
+	}
+	tr.sched.Total = max(steps, tr.sched.Warmup)
+	tr.State.TotalSteps = tr.sched.Total
 }
 
 func (tr *Trainer) eta(recent []float64) time.Duration {
