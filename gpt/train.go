@@ -689,9 +689,9 @@ func (tr *Trainer) planSteps(perStep float64, budgetStart time.Time) {
 		evalCost = perStep * float64(evalTokens) / float64(o.Batch*o.Accum*
 			tr.Model.Config.ContextLen) / 3
 	}
-	// The final samples are about 15 styles × 64 tokens, each a forward
-	// pass over up to 66 tokens: roughly the work of 16 training steps.
-	reserve := 2*evalCost + 16*perStep + 5
+	// The final samples, about 15 styles × 64 tokens with a KV cache, take
+	// a few seconds; 5 training steps is a generous estimate.
+	reserve := 2*evalCost + 5*perStep + 5
 	left := (o.Duration - time.Since(budgetStart)).Seconds() - reserve
 	steps := tr.State.Step + int(left/(perStep+evalCost/float64(o.EvalEvery)))
 	steps = max(steps, tr.State.Step+1)

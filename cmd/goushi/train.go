@@ -215,8 +215,12 @@ func cmdTrain(args []string) error {
 			res.Step, res.Latest)
 		return nil
 	}
+	samples, err := gpt.StyleSamples(tr.Model, tr.Tok, o.Seed)
+	if err != nil {
+		return fmt.Errorf("samples from %s: %w", res.Best, err)
+	}
 	fmt.Fprintf(w, "\nSamples after %d steps:\n", res.Step)
-	for _, s := range gpt.StyleSamples(tr.Model, tr.Tok, o.Seed) {
+	for _, s := range samples {
 		name := s.Style
 		if name == "" {
 			name = "text"
