@@ -1,0 +1,252 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// REDUCE4 turns the Z accumulators z0..z3 into their four horizontal sums,
+// in order, in x0. It clobbers y1..y3 and x1 (the low halves of z1..z3).
+#define REDUCE4(z0, z1, z2, z3, y0, y1, y2, y3, x0, x1, t) \
+	VEXTRACTF64X4 $1, z0, t; VADDPS t, y0, y0; \
+	VEXTRACTF64X4 $1, z1, t; VADDPS t, y1, y1; \
+	VEXTRACTF64X4 $1, z2, t; VADDPS t, y2, y2; \
+	VEXTRACTF64X4 $1, z3, t; VADDPS t, y3, y3; \
+	VHADDPS y1, y0, y0; VHADDPS y3, y2, y2; VHADDPS y2, y0, y0; \
+	VEXTRACTF128 $1, y0, x1; VADDPS x1, x0, x0
+
+// func gemvF32AVX512(k, n int, x, w, out *float32)
+// out[j] = sum over p < k of x[p]*w[j*k+p] for j < n; k%16 == 0, n%4 == 0.
+TEXT ·gemvF32AVX512(SB), NOSPLIT, $0-40
+	MOVQ k+0(FP), CX
+	SHLQ $2, CX                // row length in bytes
+	MOVQ n+8(FP), DX
+	MOVQ x+16(FP), SI
+	MOVQ w+24(FP), BX
+	MOVQ out+32(FP), DI
+	MOVQ CX, R14
+	ANDQ $-128, R14            // bytes covered by the two-vector loop
+	TESTQ DX, DX
+	JZ f32done
+
+f32rows:
+	LEAQ (BX)(CX*1), R11
+	LEAQ (R11)(CX*1), R12
+	LEAQ (R12)(CX*1), R13
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	XORQ AX, AX
+	TESTQ R14, R14
+	JZ f32tail
+
+	// Two vectors of x per step and eight accumulators, so that enough
+	// independent FMA chains cover the FMA latency.
+f32loop:
+	VMOVUPS (SI)(AX*1), Z16
+	VMOVUPS 64(SI)(AX*1), Z17
+	VFMADD231PS (BX)(AX*1), Z16, Z0
+	VFMADD231PS 64(BX)(AX*1), Z17, Z4
+	VFMADD231PS (R11)(AX*1), Z16, Z1
+	VFMADD231PS 64(R11)(AX*1), Z17, Z5
+	VFMADD231PS (R12)(AX*1), Z16, Z2
+	VFMADD231PS 64(R12)(AX*1), Z17, Z6
+	VFMADD231PS (R13)(AX*1), Z16, Z3
+	VFMADD231PS 64(R13)(AX*1), Z17, Z7
+	ADDQ $128, AX
+	CMPQ AX, R14
+	JLT f32loop
+
+f32tail:
+	CMPQ AX, CX
+	JGE f32reduce
+	VMOVUPS (SI)(AX*1), Z16
+	VFMADD231PS (BX)(AX*1), Z16, Z0
+	VFMADD231PS (R11)(AX*1), Z16, Z1
+	VFMADD231PS (R12)(AX*1), Z16, Z2
+	VFMADD231PS (R13)(AX*1), Z16, Z3
+
+f32reduce:
+	VADDPS Z4, Z0, Z0
+	VADDPS Z5, Z1, Z1
+	VADDPS Z6, Z2, Z2
+	VADDPS Z7, Z3, Z3
+	REDUCE4(Z0, Z1, Z2, Z3, Y0, Y1, Y2, Y3, X0, X1, Y16)
+	VMOVUPS X0, (DI)
+	ADDQ $16, DI
+	LEAQ (BX)(CX*4), BX
+	SUBQ $4, DX
+	JNZ f32rows
+
+f32done:
+	VZEROUPPER
+	RET
+
+// func gemvF16AVX512(k, n int, x *float32, w *uint16, out *float32)
+// out[j] = sum over p < k of x[p]*float32(w[j*k+p]) for j < n, where w
+// holds IEEE half-precision values; k%16 == 0, n%4 == 0.
+TEXT ·gemvF16AVX512(SB), NOSPLIT, $0-40
+	MOVQ k+0(FP), CX
+	SHLQ $1, CX                // row length in bytes
+	MOVQ n+8(FP), DX
+	MOVQ x+16(FP), SI
+	MOVQ w+24(FP), BX
+	MOVQ out+32(FP), DI
+	MOVQ CX, R14
+	ANDQ $-64, R14             // bytes of w covered by the two-vector loop
+	TESTQ DX, DX
+	JZ f16done
+
+f16rows:
+	LEAQ (BX)(CX*1), R11
+	LEAQ (R11)(CX*1), R12
+	LEAQ (R12)(CX*1), R13
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	XORQ AX, AX                // byte offset in the rows of w
+	TESTQ R14, R14
+	JZ f16tail
+
+f16loop:
+	VMOVUPS (SI)(AX*2), Z16
+	VMOVUPS 64(SI)(AX*2), Z17
+	VCVTPH2PS (BX)(AX*1), Z18
+	VCVTPH2PS 32(BX)(AX*1), Z19
+	VCVTPH2PS (R11)(AX*1), Z20
+	VCVTPH2PS 32(R11)(AX*1), Z21
+	VCVTPH2PS (R12)(AX*1), Z22
+	VCVTPH2PS 32(R12)(AX*1), Z23
+	VCVTPH2PS (R13)(AX*1), Z24
+	VCVTPH2PS 32(R13)(AX*1), Z25
+	VFMADD231PS Z18, Z16, Z0
+	VFMADD231PS Z19, Z17, Z4
+	VFMADD231PS Z20, Z16, Z1
+	VFMADD231PS Z21, Z17, Z5
+	VFMADD231PS Z22, Z16, Z2
+	VFMADD231PS Z23, Z17, Z6
+	VFMADD231PS Z24, Z16, Z3
+	VFMADD231PS Z25, Z17, Z7
+	ADDQ $64, AX
+	CMPQ AX, R14
+	JLT f16loop
+
+f16tail:
+	CMPQ AX, CX
+	JGE f16reduce
+	VMOVUPS (SI)(AX*2), Z16
+	VCVTPH2PS (BX)(AX*1), Z18
+	VCVTPH2PS (R11)(AX*1), Z20
+	VCVTPH2PS (R12)(AX*1), Z22
+	VCVTPH2PS (R13)(AX*1), Z24
+	VFMADD231PS Z18, Z16, Z0
+	VFMADD231PS Z20, Z16, Z1
+	VFMADD231PS Z22, Z16, Z2
+	VFMADD231PS Z24, Z16, Z3
+
+f16reduce:
+	VADDPS Z4, Z0, Z0
+	VADDPS Z5, Z1, Z1
+	VADDPS Z6, Z2, Z2
+	VADDPS Z7, Z3, Z3
+	REDUCE4(Z0, Z1, Z2, Z3, Y0, Y1, Y2, Y3, X0, X1, Y16)
+	VMOVUPS X0, (DI)
+	ADDQ $16, DI
+	LEAQ (BX)(CX*4), BX
+	SUBQ $4, DX
+	JNZ f16rows
+
+f16done:
+	VZEROUPPER
+	RET
+
+// func mixAVX512(n, hd int, p, v, y *float32)
+// y[d] = sum over j < n of p[j]*v[j*hd+d] for d < hd; hd%16 == 0.
+TEXT ·mixAVX512(SB), NOSPLIT, $0-40
+	MOVQ n+0(FP), CX
+	MOVQ hd+8(FP), DX
+	MOVQ p+16(FP), SI
+	MOVQ v+24(FP), BX
+	MOVQ y+32(FP), DI
+	MOVQ DX, R8
+	SHLQ $2, R8                // row stride of v in bytes
+	XORQ R9, R9                // byte offset of the current 16 columns
+
+mixcols:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	LEAQ (BX)(R9*1), R10       // v[0][cols]
+	XORQ AX, AX                // j
+	MOVQ CX, R11
+	ANDQ $-4, R11
+	TESTQ R11, R11
+	JZ mixtail
+
+	// Four rows per step into four accumulators.
+mixloop:
+	VBROADCASTSS (SI)(AX*4), Z16
+	VBROADCASTSS 4(SI)(AX*4), Z17
+	VBROADCASTSS 8(SI)(AX*4), Z18
+	VBROADCASTSS 12(SI)(AX*4), Z19
+	LEAQ (R10)(R8*1), R12
+	LEAQ (R12)(R8*1), R13
+	LEAQ (R13)(R8*1), R14
+	VFMADD231PS (R10), Z16, Z0
+	VFMADD231PS (R12), Z17, Z1
+	VFMADD231PS (R13), Z18, Z2
+	VFMADD231PS (R14), Z19, Z3
+	LEAQ (R10)(R8*4), R10
+	ADDQ $4, AX
+	CMPQ AX, R11
+	JLT mixloop
+
+mixtail:
+	CMPQ AX, CX
+	JGE mixstore
+	VBROADCASTSS (SI)(AX*4), Z16
+	VFMADD231PS (R10), Z16, Z0
+	ADDQ R8, R10
+	INCQ AX
+	JMP mixtail
+
+mixstore:
+	VADDPS Z1, Z0, Z0
+	VADDPS Z3, Z2, Z2
+	VADDPS Z2, Z0, Z0
+	VMOVUPS Z0, (DI)(R9*1)
+	ADDQ $64, R9
+	CMPQ R9, R8
+	JLT mixcols
+
+	VZEROUPPER
+	RET
+
+// func toHalfAVX512(n int, src *float32, dst *uint16)
+// dst[i] = src[i] rounded to the nearest half-precision value; n%16 == 0.
+TEXT ·toHalfAVX512(SB), NOSPLIT, $0-24
+	MOVQ n+0(FP), CX
+	MOVQ src+8(FP), SI
+	MOVQ dst+16(FP), DI
+	XORQ AX, AX
+	TESTQ CX, CX
+	JZ halfdone
+
+halfloop:
+	VMOVUPS (SI)(AX*4), Z0
+	VCVTPS2PH $0, Z0, (DI)(AX*2)
+	ADDQ $16, AX
+	CMPQ AX, CX
+	JLT halfloop
+
+halfdone:
+	VZEROUPPER
+	RET

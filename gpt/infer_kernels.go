@@ -1,0 +1,173 @@
+package gpt
+
+import (
+	"math"
+)
+
+// The decode kernels: matrix-vector products against weights stored as
+// float32 or as IEEE half precision, and the attention mix. Each uses the
+// AVX-512 assembly for the part of its shape that the assembly covers
+// (rows of a multiple of 16 floats, groups of 4 weight rows) and plain Go
+// for the rest and on other machines.
+
+// useAsm turns the assembly kernels on; tests turn it off to check the Go
+// versions against them.
+var useAsm = hasAVX512
+
+// gemvF32 sets out[j] = x·w[j] for the n rows of w (n, k).
+func gemvF32(x, w, out []float32, n, k int) {
+	_ = w[n*k-1]
+	_ = out[n-1]
+	_ = x[k-1]
+	n4 := 0
+	if useAsm && k%16 == 0 {
+		n4 = n &^ 3
+		if n4 > 0 {
+			gemvF32AVX512(k, n4, &x[0], &w[0], &out[0])
+		}
+	}
+	for j := n4; j < n; j++ {
+		out[j] = dot(x[:k], w[j*k:(j+1)*k])
+	}
+}
+
+// gemvF16 sets out[j] = x·w[j] for the n rows of w (n, k) in half
+// precision.
+func gemvF16(x []float32, w []uint16, out []float32, n, k int) {
+	_ = w[n*k-1]
+	_ = out[n-1]
+	_ = x[k-1]
+	n4 := 0
+	if useAsm && k%16 == 0 {
+		n4 = n &^ 3
+		if n4 > 0 {
+			gemvF16AVX512(k, n4, &x[0], &w[0], &out[0])
+		}
+	}
+	for j := n4; j < n; j++ {
+		row := w[j*k : (j+1)*k]
+		var s float32
+		for p, h := range row {
+			s += x[p] * halfToFloat(h)
+		}
+		out[j] = s
+	}
+}
+
+// mix sets y (hd) to the sum of p[j]·v[j] over the n rows of v (n, hd).
+func mix(p, v, y []float32, n, hd int) {
+	if n == 0 {
+		clear(y[:hd])
+		return
+	}
+	_ = v[n*hd-1]
+	_ = p[n-1]
+	_ = y[hd-1]
+	if useAsm && hd%16 == 0 {
+		mixAVX512(n, hd, &p[0], &v[0], &y[0])
+		return
+	}
+	clear(y[:hd])
+	for j := 0; j < n; j++ {
+		pj, row := p[j], v[j*hd:(j+1)*hd]
+		for d, vd := range row {
+			y[d] += pj * vd
+		}
+	}
+}
+
+// toHalf rounds src to half precision into dst, nearest even, as the
+// F16C instruction VCVTPS2PH does.
+func toHalf(dst []uint16, src []float32) {
+	n := len(src)
+	_ = dst[n-1]
+	n16 := 0
+	if useAsm {
+		n16 = n &^ 15
+		if n16 > 0 {
+			toHalfAVX512(n16, &src[0], &dst[0])
+		}
+	}
+	for i := n16; i < n; i++ {
+		dst[i] = floatToHalf(src[i])
+	}
+}
+
+// dot returns the sum of a[i]·b[i] with four partial sums.
+func dot(a, b []float32) float32 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
+	}
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// halfToFloat converts an IEEE 754 binary16 value to float32.
+func halfToFloat(h uint16) float32 {
+	sign := uint32(h>>15) << 31
+	exp := uint32(h>>10) & 0x1f
+	mant := uint32(h) & 0x3ff
+	switch {
+	case exp == 0x1f: // Inf or NaN
+		return math.Float32frombits(sign | 0x7f800000 | mant<<13)
+	case exp != 0:
+		return math.Float32frombits(sign | (exp+112)<<23 | mant<<13)
+	case mant == 0:
+		return math.Float32frombits(sign)
+	}
+	// Subnormal: mant·2^-24.
+	v := float32(mant) * (1.0 / (1 << 24))
+	if sign != 0 {
+		v = -v
+	}
+	return v
+}
+
+// floatToHalf converts f to the nearest IEEE 754 binary16 value, ties to
+// even; values beyond the half range become ±Inf.
+func floatToHalf(f float32) uint16 {
+	b := math.Float32bits(f)
+	sign := uint16(b>>16) & 0x8000
+	exp := int(b>>23) & 0xff
+	mant := b & 0x7fffff
+	if exp == 0xff { // Inf or NaN
+		if mant != 0 {
+			return sign | 0x7e00
+		}
+		return sign | 0x7c00
+	}
+	e := exp - 127 + 15
+	if e >= 0x1f {
+		return sign | 0x7c00
+	}
+	if e <= 0 {
+		// Subnormal half or zero: shift the full mantissa (with its
+		// implicit 1) right and round to nearest even.
+		if e < -10 {
+			return sign
+		}
+		m := mant | 0x800000
+		shift := uint(14 - e)
+		half := m >> shift
+		rem := m & (1<<shift - 1)
+		mid := uint32(1) << (shift - 1)
+		if rem > mid || (rem == mid && half&1 == 1) {
+			half++
+		}
+		return sign | uint16(half)
+	}
+	half := uint32(e)<<10 | mant>>13
+	rem := mant & 0x1fff
+	if rem > 0x1000 || (rem == 0x1000 && half&1 == 1) {
+		half++ // may carry into the exponent, which is still correct
+	}
+	return sign | uint16(half)
+}

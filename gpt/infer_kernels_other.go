@@ -1,0 +1,11 @@
+//go:build !amd64 || purego
+
+package gpt
+
+// hasAVX512 is false where the assembly kernels are not built.
+const hasAVX512 = false
+
+func gemvF32AVX512(k, n int, x, w, out *float32)                  { panic("no assembly") }
+func gemvF16AVX512(k, n int, x *float32, w *uint16, out *float32) { panic("no assembly") }
+func mixAVX512(n, hd int, p, v, y *float32)                       { panic("no assembly") }
+func toHalfAVX512(n int, src *float32, dst *uint16)               { panic("no assembly") }

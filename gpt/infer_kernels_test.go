@@ -1,0 +1,127 @@
+package gpt
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func randSlice(rng *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(rng.NormFloat64())
+	}
+	return s
+}
+
+// withGo runs f with the assembly kernels turned off.
+func withGo(f func()) {
+	saved := useAsm
+	useAsm = false
+	defer func() { useAsm = saved }()
+	f()
+}
+
+func TestGemvKernelsMatchGo(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512: only the Go kernels run")
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, shape := range [][2]int{{16, 4}, {48, 7}, {256, 13}, {1536, 8}, {20, 5}} {
+		k, n := shape[0], shape[1]
+		x, w := randSlice(rng, k), randSlice(rng, n*k)
+		hw := make([]uint16, n*k)
+		withGo(func() { toHalf(hw, w) })
+		got, want := make([]float32, n), make([]float32, n)
+		gotH, wantH := make([]float32, n), make([]float32, n)
+		gemvF32(x, w, got, n, k)
+		gemvF16(x, hw, gotH, n, k)
+		withGo(func() {
+			gemvF32(x, w, want, n, k)
+			gemvF16(x, hw, wantH, n, k)
+		})
+		// The two sum in different orders: allow rounding of k terms.
+		tol := 1e-5 * float64(k)
+		if d := maxAbsDiff(got, want); d > tol {
+			t.Errorf("gemvF32 k=%d n=%d: assembly and Go differ by %g", k, n, d)
+		}
+		if d := maxAbsDiff(gotH, wantH); d > tol {
+			t.Errorf("gemvF16 k=%d n=%d: assembly and Go differ by %g", k, n, d)
+		}
+	}
+}
+
+func TestMixKernelMatchesGo(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512: only the Go kernels run")
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, shape := range [][2]int{{1, 16}, {3, 64}, {7, 32}, {130, 64}, {5, 48}, {9, 128}} {
+		n, hd := shape[0], shape[1]
+		p, v := randSlice(rng, n), randSlice(rng, n*hd)
+		got, want := randSlice(rng, hd), randSlice(rng, hd)
+		mix(p, v, got, n, hd)
+		withGo(func() { mix(p, v, want, n, hd) })
+		if d := maxAbsDiff(got, want); d > 1e-5*float64(n) {
+			t.Errorf("mix n=%d hd=%d: assembly and Go differ by %g", n, hd, d)
+		}
+	}
+}
+
+// TestHalfConversion checks the Go conversions on values with known
+// encodings, and the assembly rounding against the Go one.
+func TestHalfConversion(t *testing.T) {
+	cases := []struct {
+		f float32
+		h uint16
+	}{
+		{0, 0x0000},
+		{float32(math.Copysign(0, -1)), 0x8000},
+		{1, 0x3c00},
+		{-2, 0xc000},
+		{65504, 0x7bff}, // largest finite half
+		{65520, 0x7c00}, // rounds up to +Inf
+		{float32(math.Inf(-1)), 0xfc00},
+		{6.103515625e-05, 0x0400},        // smallest normal, 2^-14
+		{5.960464477539063e-08, 0x0001},  // smallest subnormal, 2^-24
+		{2.9802322387695312e-08, 0x0000}, // 2^-25: a tie, to even (0)
+		{8.940696716308594e-08, 0x0002},  // 1.5·2^-24: a tie, to even (2)
+		{1.0009765625, 0x3c01},           // 1 + 2^-10
+		{1.00048828125, 0x3c00},          // 1 + 2^-11: a tie, to even
+		{1.00146484375, 0x3c02},          // 1 + 3·2^-11: a tie, to even
+		{0.1, 0x2e66},
+	}
+	for _, c := range cases {
+		if got := floatToHalf(c.f); got != c.h {
+			t.Errorf("floatToHalf(%g) = %#04x; want %#04x", c.f, got, c.h)
+		}
+		if c.h&0x7c00 != 0x7c00 || c.h&0x3ff == 0 {
+			back := halfToFloat(c.h)
+			if floatToHalf(back) != c.h {
+				t.Errorf("halfToFloat(%#04x) = %g does not convert back", c.h, back)
+			}
+		}
+	}
+	if got := halfToFloat(0x3555); math.Abs(float64(got)-0.333251953125) > 0 {
+		t.Errorf("halfToFloat(0x3555) = %g; want 0.333251953125", got)
+	}
+
+	if !hasAVX512 {
+		return
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	src := make([]float32, 4096)
+	for i := range src {
+		// Magnitudes from 2^-30 to 2^20 cover zero, subnormal, normal and
+		// overflowing halves.
+		src[i] = float32(rng.NormFloat64() * math.Exp2(float64(rng.IntN(50)-30)))
+	}
+	got, want := make([]uint16, len(src)), make([]uint16, len(src))
+	toHalf(got, src)
+	withGo(func() { toHalf(want, src) })
+	for i := range src {
+		if got[i] != want[i] {
+			t.Fatalf("toHalf(%g): assembly %#04x, Go %#04x", src[i], got[i], want[i])
+		}
+	}
+}
