@@ -1,3 +1,5 @@
+//go:build amd64 && !purego
+
 #include "textflag.h"
 
 // Microkernels and dot-product kernels for amd64. Each function handles a
@@ -661,5 +663,68 @@ fma256loop:
 	JNZ fma256loop
 
 fma256done:
+	VZEROUPPER
+	RET
+
+// func packA4(d, a *float32, lda, kb, mr int)
+// Packs mr rows (a multiple of 4) and kb columns (a multiple of 4) of a
+// row-major A into the micro-panel layout d[p*mr+r] = a[r*lda+p], as 4×4
+// blocks transposed in registers: 4 loads, 8 shuffles and 4 stores per 16
+// floats.
+TEXT ·packA4(SB), NOSPLIT, $0-40
+	MOVQ d+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), R8
+	SHLQ $2, R8                // row stride of A in bytes
+	MOVQ kb+24(FP), CX
+	SHLQ $2, CX                // bytes per row to pack
+	MOVQ mr+32(FP), R9
+	SHLQ $2, R9                // bytes per packed step
+	MOVQ R9, R15
+	SHRQ $4, R15               // groups of 4 rows
+	TESTQ R15, R15
+	JZ packdone
+	TESTQ CX, CX
+	JZ packdone
+
+packgroup:
+	MOVQ SI, R11
+	LEAQ (R11)(R8*1), R12
+	LEAQ (R12)(R8*1), R13
+	LEAQ (R13)(R8*1), R14
+	MOVQ DI, R10
+	XORQ DX, DX
+
+packstep:
+	VMOVUPS (R11)(DX*1), X0
+	VMOVUPS (R12)(DX*1), X1
+	VMOVUPS (R13)(DX*1), X2
+	VMOVUPS (R14)(DX*1), X3
+	VUNPCKLPS X1, X0, X4       // a0 b0 a1 b1
+	VUNPCKHPS X1, X0, X5       // a2 b2 a3 b3
+	VUNPCKLPS X3, X2, X6       // c0 d0 c1 d1
+	VUNPCKHPS X3, X2, X7       // c2 d2 c3 d3
+	VMOVLHPS X6, X4, X0        // a0 b0 c0 d0
+	VMOVHLPS X4, X6, X1        // a1 b1 c1 d1
+	VMOVLHPS X7, X5, X2        // a2 b2 c2 d2
+	VMOVHLPS X5, X7, X3        // a3 b3 c3 d3
+	VMOVUPS X0, (R10)
+	ADDQ R9, R10
+	VMOVUPS X1, (R10)
+	ADDQ R9, R10
+	VMOVUPS X2, (R10)
+	ADDQ R9, R10
+	VMOVUPS X3, (R10)
+	ADDQ R9, R10
+	ADDQ $16, DX
+	CMPQ DX, CX
+	JLT packstep
+
+	LEAQ (SI)(R8*4), SI        // next 4 rows of A
+	ADDQ $16, DI               // next 4 floats of each packed step
+	DECQ R15
+	JNZ packgroup
+
+packdone:
 	VZEROUPPER
 	RET

@@ -226,32 +226,56 @@ func packBPanel(dst []float32, transB bool, b []float32, ldb, p0, kb, j, w, nr i
 func roundUp(x, to int) int { return (x + to - 1) / to * to }
 
 // packRowsFast packs a full tile of mr rows of A (not transposed) by
-// reading all rows together, so each step writes mr contiguous values. It
-// handles the register tiles in use (12, 6 and 4 rows) and returns false for
-// others.
+// reading all rows together, 4 columns at a time, so that every store goes
+// to a constant offset in a 4-step block of the panel and needs no bounds
+// check. It handles the register tiles in use (12 and 6 rows) and returns
+// false for others.
 func packRowsFast(d, a []float32, lda, i, p0, kb, mr int) bool {
 	row := func(r int) []float32 { return a[(i+r)*lda+p0 : (i+r)*lda+p0+kb] }
+	if kb4 := kb &^ 3; mr%4 == 0 && kb4 > 0 && packRowsAsm(d, a[i*lda+p0:], lda, kb4, mr) {
+		for p := kb4; p < kb; p++ {
+			for r := 0; r < mr; r++ {
+				d[p*mr+r] = a[(i+r)*lda+p0+p]
+			}
+		}
+		return true
+	}
 	switch mr {
 	case 12:
-		r0, r1, r2, r3, r4, r5 := row(0), row(1), row(2), row(3), row(4), row(5)
-		r6, r7, r8, r9, r10, r11 := row(6), row(7), row(8), row(9), row(10), row(11)
-		for p := 0; p < kb; p++ {
-			o := d[p*12 : p*12+12 : p*12+12]
-			o[0], o[1], o[2], o[3] = r0[p], r1[p], r2[p], r3[p]
-			o[4], o[5], o[6], o[7] = r4[p], r5[p], r6[p], r7[p]
-			o[8], o[9], o[10], o[11] = r8[p], r9[p], r10[p], r11[p]
+		var rows [12][]float32
+		for r := range rows {
+			rows[r] = row(r)
+		}
+		p := 0
+		for ; p+4 <= kb; p += 4 {
+			o := d[p*12 : p*12+48 : p*12+48]
+			for r := 0; r < 12; r++ {
+				v := rows[r][p : p+4 : p+4]
+				o[r], o[12+r], o[24+r], o[36+r] = v[0], v[1], v[2], v[3]
+			}
+		}
+		for ; p < kb; p++ {
+			for r := 0; r < 12; r++ {
+				d[p*12+r] = rows[r][p]
+			}
 		}
 	case 6:
-		r0, r1, r2, r3, r4, r5 := row(0), row(1), row(2), row(3), row(4), row(5)
-		for p := 0; p < kb; p++ {
-			o := d[p*6 : p*6+6 : p*6+6]
-			o[0], o[1], o[2], o[3], o[4], o[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
+		var rows [6][]float32
+		for r := range rows {
+			rows[r] = row(r)
 		}
-	case 4:
-		r0, r1, r2, r3 := row(0), row(1), row(2), row(3)
-		for p := 0; p < kb; p++ {
-			o := d[p*4 : p*4+4 : p*4+4]
-			o[0], o[1], o[2], o[3] = r0[p], r1[p], r2[p], r3[p]
+		p := 0
+		for ; p+4 <= kb; p += 4 {
+			o := d[p*6 : p*6+24 : p*6+24]
+			for r := 0; r < 6; r++ {
+				v := rows[r][p : p+4 : p+4]
+				o[r], o[6+r], o[12+r], o[18+r] = v[0], v[1], v[2], v[3]
+			}
+		}
+		for ; p < kb; p++ {
+			for r := 0; r < 6; r++ {
+				d[p*6+r] = rows[r][p]
+			}
 		}
 	default:
 		return false

@@ -100,3 +100,19 @@ func fmaLoopAVX512(n int)
 //
 //go:noescape
 func fmaLoopAVX2(n int)
+
+// packA4 sets d[p*mr+r] = a[r*lda+p] for r < mr and p < kb, both multiples
+// of 4.
+//
+//go:noescape
+func packA4(d, a *float32, lda, kb, mr int)
+
+// packRowsAsm packs mr rows (a multiple of 4) and kb columns (a multiple of
+// 4) of a into d with packA4, after checking both slices cover the block.
+func packRowsAsm(d, a []float32, lda, kb, mr int) bool {
+	if len(d) < kb*mr || len(a) < (mr-1)*lda+kb {
+		panic("tensor: packRowsAsm: block out of range")
+	}
+	packA4(&d[0], &a[0], lda, kb, mr)
+	return true
+}

@@ -1,3 +1,5 @@
+//go:build amd64 && !purego
+
 #include "textflag.h"
 
 // Elementwise kernels for amd64. Each covers n elements, a multiple of the

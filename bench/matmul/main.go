@@ -30,6 +30,7 @@ import (
 
 // row is one JSON line of 'goushi bench matmul --json' or of the peer.
 type row struct {
+	Batch   int     `json:"batch,omitempty"`
 	M       int     `json:"m"`
 	N       int     `json:"n"`
 	K       int     `json:"k"`
@@ -41,8 +42,8 @@ type row struct {
 }
 
 type shapeKey struct {
-	m, n, k int
-	op      string
+	batch, m, n, k int
+	op             string
 }
 
 type resultKey struct {
@@ -139,7 +140,7 @@ func run() error {
 	return replaceSection(*out, section)
 }
 
-func key(x row) shapeKey { return shapeKey{x.M, x.N, x.K, x.Op} }
+func key(x row) shapeKey { return shapeKey{x.Batch, x.M, x.N, x.K, x.Op} }
 
 func keep(best map[resultKey]float64, k resultKey, v float64) {
 	if v > best[k] {
@@ -193,7 +194,8 @@ func runPeer(python, script string, rows []row, threads int, minTime time.Durati
 			continue
 		}
 		seen[key(x)] = true
-		fmt.Fprintf(&in, `{"m":%d,"n":%d,"k":%d,"op":%q}`+"\n", x.M, x.N, x.K, x.Op)
+		fmt.Fprintf(&in, `{"batch":%d,"m":%d,"n":%d,"k":%d,"op":%q}`+"\n",
+			x.Batch, x.M, x.N, x.K, x.Op)
 	}
 	cmd := exec.Command(python, script, "--min-time", strconv.FormatFloat(minTime.Seconds(), 'f', 3, 64))
 	for _, kv := range os.Environ() {
@@ -244,8 +246,8 @@ func render(order []row, best map[resultKey]float64, args []string, python strin
 		strings.TrimPrefix(runtime.Version(), "go"), numpyVersion(python), python, rounds)
 	fmt.Fprintf(&b, "Command: `go run ./bench/matmul` (goushi side: `goushi %s`)\n\n",
 		strings.Join(args, " "))
-	fmt.Fprintln(&b, "| shape | m | n | k | op | kernel | threads | goushi GFLOP/s | OpenBLAS GFLOP/s | ratio |")
-	fmt.Fprintln(&b, "|---|---:|---:|---:|---|---|---:|---:|---:|---:|")
+	fmt.Fprintln(&b, "| shape | batch | m | n | k | op | kernel | threads | goushi GFLOP/s | OpenBLAS GFLOP/s | ratio |")
+	fmt.Fprintln(&b, "|---|---:|---:|---:|---:|---|---|---:|---:|---:|---:|")
 	done := map[resultKey]bool{}
 	for _, x := range order {
 		k := resultKey{key(x), x.Kernel, x.Threads}
@@ -259,8 +261,8 @@ func render(order []row, best map[resultKey]float64, args []string, python strin
 		if theirs > 0 {
 			ratio = fmt.Sprintf("%.2fx", ours/theirs)
 		}
-		fmt.Fprintf(&b, "| %s | %d | %d | %d | %s | %s | %d | %.1f | %.1f | %s |\n",
-			x.Shape, x.M, x.N, x.K, x.Op, x.Kernel, x.Threads, ours, theirs, ratio)
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %s | %s | %d | %.1f | %.1f | %s |\n",
+			x.Shape, max(x.Batch, 1), x.M, x.N, x.K, x.Op, x.Kernel, x.Threads, ours, theirs, ratio)
 	}
 	fmt.Fprintln(&b, endMarker)
 	return b.String()

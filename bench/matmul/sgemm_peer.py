@@ -1,7 +1,8 @@
 """Time numpy's float32 matmul (OpenBLAS sgemm in Debian's python3-numpy).
 
-Reads one JSON object per line on stdin, {"m":..,"n":..,"k":..,"op":"NT"},
-and prints the same object with "gflops" added: the best single call within
+Reads one JSON object per line on stdin, {"m":..,"n":..,"k":..,"op":"NT"}
+with an optional "batch" (a stack of independent products, as numpy's
+matmul runs them: one sgemm call per product), and prints the same object with "gflops" added: the best single call within
 --min-time seconds, the rule that 'goushi bench matmul' uses. The thread
 count comes from OPENBLAS_NUM_THREADS, set by the caller.
 """
@@ -13,18 +14,22 @@ import time
 import numpy as np
 
 
-def operands(m, n, k, op, rng):
-    """Return op(A) (m, k) and op(B) (k, n) as views that OpenBLAS reads
-    with its transpose flags, without copies."""
-    a = rng.random((k, m) if op[0] == "T" else (m, k), dtype=np.float32)
-    b = rng.random((n, k) if op[1] == "T" else (k, n), dtype=np.float32)
-    return (a.T if op[0] == "T" else a), (b.T if op[1] == "T" else b)
+def operands(batch, m, n, k, op, rng):
+    """Return op(A) (batch, m, k) and op(B) (batch, k, n) as views that
+    OpenBLAS reads with its transpose flags, without copies."""
+    a = rng.random((batch,) + ((k, m) if op[0] == "T" else (m, k)), dtype=np.float32)
+    b = rng.random((batch,) + ((n, k) if op[1] == "T" else (k, n)), dtype=np.float32)
+    a = a.swapaxes(1, 2) if op[0] == "T" else a
+    b = b.swapaxes(1, 2) if op[1] == "T" else b
+    if batch == 1:
+        return a[0], b[0]
+    return a, b
 
 
-def best_gflops(m, n, k, op, min_time):
+def best_gflops(batch, m, n, k, op, min_time):
     rng = np.random.default_rng(1)
-    a, b = operands(m, n, k, op, rng)
-    c = np.empty((m, n), dtype=np.float32)
+    a, b = operands(batch, m, n, k, op, rng)
+    c = np.empty((batch, m, n) if batch > 1 else (m, n), dtype=np.float32)
 
     def call():
         t = time.perf_counter()
@@ -37,7 +42,7 @@ def best_gflops(m, n, k, op, min_time):
         end = time.perf_counter() + min_time
         while time.perf_counter() < end:
             best = min(best, call())
-    return 2.0 * m * n * k / best / 1e9
+    return 2.0 * batch * m * n * k / best / 1e9
 
 
 def main():
@@ -48,7 +53,8 @@ def main():
         if not line.strip():
             continue
         s = json.loads(line)
-        s["gflops"] = best_gflops(s["m"], s["n"], s["k"], s["op"], args.min_time)
+        batch = max(s.get("batch", 0), 1)
+        s["gflops"] = best_gflops(batch, s["m"], s["n"], s["k"], s["op"], args.min_time)
         print(json.dumps(s), flush=True)
 
 

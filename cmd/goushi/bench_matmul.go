@@ -17,6 +17,7 @@ import (
 // matmulRow is one measured product; its JSON form is one line of
 // 'goushi bench matmul --json'.
 type matmulRow struct {
+	Batch   int     `json:"batch,omitempty"`
 	M       int     `json:"m"`
 	N       int     `json:"n"`
 	K       int     `json:"k"`
@@ -27,18 +28,20 @@ type matmulRow struct {
 	Shape   string  `json:"shape"`
 }
 
-// matmulShape is a product C (m, n) = op(A) (m, k) · op(B) (k, n).
+// matmulShape is a product C (m, n) = op(A) (m, k) · op(B) (k, n), or batch
+// independent ones through GemmBatched when batch > 1.
 type matmulShape struct {
 	m, n, k int
 	op      string // "NN", "NT" or "TN": whether A and B are transposed
 	label   string
+	batch   int
 }
 
 // squareShapes are the square products n = 128..2048.
 func squareShapes() []matmulShape {
 	var s []matmulShape
 	for _, n := range []int{128, 256, 512, 1024, 2048} {
-		s = append(s, matmulShape{n, n, n, "NN", "square"})
+		s = append(s, matmulShape{n, n, n, "NN", "square", 0})
 	}
 	return s
 }
@@ -59,11 +62,18 @@ func gptShapes() []matmulShape {
 	var s []matmulShape
 	for _, l := range layers {
 		s = append(s,
-			matmulShape{rows, l.out, l.in, "NT", l.name + " forward"},
-			matmulShape{rows, l.in, l.out, "NN", l.name + " dX"},
-			matmulShape{l.out, l.in, rows, "TN", l.name + " dW"})
+			matmulShape{rows, l.out, l.in, "NT", l.name + " forward", 0},
+			matmulShape{rows, l.in, l.out, "NN", l.name + " dX", 0},
+			matmulShape{l.out, l.in, rows, "TN", l.name + " dW", 0})
 	}
-	return s
+	// Attention with B = 16 sequences of T = 128 and H = 4 heads of 64:
+	// scores Q·Kᵀ and dP = dO·Vᵀ (NT), P·V and dQ = dS·K (NN), and
+	// dV = Pᵀ·dO and dK = dSᵀ·Q (TN), 64 products each.
+	const heads, t, hd = 64, 128, 64
+	return append(s,
+		matmulShape{t, t, hd, "NT", "attention Q·Kᵀ", heads},
+		matmulShape{t, hd, t, "NN", "attention P·V", heads},
+		matmulShape{t, hd, t, "TN", "attention Pᵀ·dO", heads})
 }
 
 // gemvShapes are the generation-time products of the small preset: a batch
@@ -77,7 +87,7 @@ func gemvShapes() []matmulShape {
 			name    string
 			in, out int
 		}{{"qkv", c, 3 * c}, {"mlp.fc", c, 4 * c}, {"mlp.proj", 4 * c, c}, {"lm_head", c, v}} {
-			s = append(s, matmulShape{m, l.out, l.in, "NT", fmt.Sprintf("%s batch %d", l.name, m)})
+			s = append(s, matmulShape{m, l.out, l.in, "NT", fmt.Sprintf("%s batch %d", l.name, m), 0})
 		}
 	}
 	return s
@@ -224,7 +234,8 @@ func measureMatmul(s matmulShape, kernel string, threads int, minTime time.Durat
 		return x
 	}
 	transA, transB := s.op[0] == 'T', s.op[1] == 'T'
-	a, b, c := fill(s.m*s.k), fill(s.k*s.n), make([]float32, s.m*s.n)
+	batch := max(s.batch, 1)
+	a, b, c := fill(batch*s.m*s.k), fill(batch*s.k*s.n), make([]float32, batch*s.m*s.n)
 	lda, ldb := s.k, s.n
 	if transA {
 		lda = s.m
@@ -234,7 +245,12 @@ func measureMatmul(s matmulShape, kernel string, threads int, minTime time.Durat
 	}
 	call := func() time.Duration {
 		start := time.Now()
-		tensor.Gemm(transA, transB, s.m, s.n, s.k, 1, a, lda, b, ldb, 0, c, s.n)
+		if s.batch > 1 {
+			tensor.GemmBatched(transA, transB, s.batch, s.m, s.n, s.k, 1, a, lda, s.m*s.k,
+				b, ldb, s.k*s.n, 0, c, s.n, s.m*s.n)
+		} else {
+			tensor.Gemm(transA, transB, s.m, s.n, s.k, 1, a, lda, b, ldb, 0, c, s.n)
+		}
 		return time.Since(start)
 	}
 	best := call()
@@ -244,9 +260,9 @@ func measureMatmul(s matmulShape, kernel string, threads int, minTime time.Durat
 			best = min(best, call())
 		}
 	}
-	flops := 2 * float64(s.m) * float64(s.n) * float64(s.k)
+	flops := 2 * float64(batch) * float64(s.m) * float64(s.n) * float64(s.k)
 	return matmulRow{
-		M: s.m, N: s.n, K: s.k, Op: s.op, Kernel: kernel, Threads: threads,
+		Batch: s.batch, M: s.m, N: s.n, K: s.k, Op: s.op, Kernel: kernel, Threads: threads,
 		GFLOPS: flops / best.Seconds() / 1e9, Shape: s.label,
 	}, nil
 }
