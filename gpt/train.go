@@ -26,7 +26,10 @@ type TrainOptions struct {
 	Corpus    string // corpus path for corpus.Load; "" is the embedded corpus
 	Tokenizer string // tokenizer file to reuse; "" trains one on the training split
 	Out       string // run directory: checkpoints and token files go here
-	Resume    string // checkpoint directory to continue from; "" starts afresh
+	// Resume is a checkpoint directory to continue from, or "" to start
+	// afresh. A resumed run keeps the saved run's data and optimizer
+	// settings and its number of steps, unless Steps is set.
+	Resume string
 
 	// Steps is the number of optimizer steps the schedule spans. When it is
 	// 0, Duration sets it from the measured speed, so that the run,
@@ -62,10 +65,11 @@ type TrainOptions struct {
 	Progress func(TrainEvent)
 }
 
-// DefaultTrainOptions returns the settings of `goushi train` with no flags:
-// the small preset on the embedded corpus for ten minutes, batch 16,
-// AdamW at 1e-3 with β1 0.9, β2 0.95 and weight decay 0.1, warmup then
-// cosine decay to 1e-4, gradient clipping at 1.
+// DefaultTrainOptions returns the settings of `goushi train` with no flags.
+// They train the small preset on the embedded corpus for ten minutes with
+// batch 16 and AdamW (peak 1e-3, β1 0.9, β2 0.95, weight decay 0.1). The
+// rate warms up, then decays along a cosine to 1e-4, and gradients are
+// clipped at norm 1.
 func DefaultTrainOptions() TrainOptions {
 	cfg, _ := Preset("small")
 	return TrainOptions{
@@ -94,7 +98,7 @@ const (
 	adamEps   = 1e-8
 )
 
-// TrainEventKind tells which fields of an TrainEvent are set.
+// TrainEventKind is the kind of a TrainEvent, which decides the fields set.
 type TrainEventKind int
 
 // Kinds of TrainEvent.
@@ -279,6 +283,13 @@ func (tr *Trainer) setupModel(resumed *Checkpoint, styles []string, docs []corpu
 		if tr.Opt.StepCount() != tr.State.Step {
 			return fmt.Errorf("train: resume %s: the optimizer is at step %d but state.json "+
 				"at step %d", resumed.Dir, tr.Opt.StepCount(), tr.State.Step)
+		}
+		if o.Steps > 0 && o.Steps != tr.State.TotalSteps {
+			// A new total moves the end of the cosine decay, so the run no
+			// longer matches an uninterrupted one; the user asked for that.
+			tr.log.Warn("resuming with a new number of steps; the schedule changes",
+				"saved_total", tr.State.TotalSteps, "total", o.Steps)
+			tr.State.TotalSteps = o.Steps
 		}
 		o.Steps = tr.State.TotalSteps
 		tr.lastSaved = resumed.Dir
@@ -476,9 +487,9 @@ func (s IntStream) At(i int) int { return s[i] }
 
 // EvaluateStream measures how well m predicts each token of ids from the
 // tokens before it. It cuts ids into windows of up to T+1 tokens that
-// overlap by one, so every token after the first is a target once; when
+// overlap by one, so every token after the first is a target once. When
 // the stream has more than maxTokens targets, it takes windows at evenly
-// spaced positions instead, so every part of the stream is represented.
+// spaced positions instead, so that every part of the stream counts.
 // loss is the mean cross-entropy in nats per target; bpb is the summed loss
 // in bits over the UTF-8 bytes of the targets, where a special token counts
 // as no bytes. B windows go through the model at a time.
@@ -618,8 +629,8 @@ func (tr *Trainer) Run(ctx context.Context) (*Result, error) {
 		}
 	}
 
-	// An interrupted run saves at once, without the evaluation, because
-	// whoever pressed Ctrl-C is waiting.
+	// An interrupted run saves at once, without the evaluation, because the
+	// user who pressed Ctrl-C is waiting.
 	if err := tr.evalAndSave(!interrupted || o.StopAt > 0); err != nil {
 		return nil, err
 	}

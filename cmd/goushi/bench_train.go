@@ -161,11 +161,12 @@ func runTrainBench(cfg gpt.Config, B, steps int) (benchTrainResult, error) {
 	}, nil
 }
 
-// peakGFLOPS returns cores × FLOPs per cycle × clock. FLOPs per cycle
-// default to two FMA pipes of the widest vector unit, 2 FLOPs per lane:
-// 64 with AVX-512 (16 fp32 lanes), except on AMD family 25 (Zen 3 and
-// Zen 4), whose AVX-512 runs on 256-bit pipes, 32 with AVX2 and FMA, and
-// 8 otherwise. The clock defaults to the "cpu MHz" of /proc/cpuinfo.
+// peakGFLOPS returns cores × FLOPs per cycle × clock. The FLOPs per cycle
+// default to two FMA pipes of the widest vector unit at 2 FLOPs per fp32
+// lane. That is 64 with AVX-512 (16 lanes) and 32 with AVX2 and FMA, or 8
+// without them. AMD family 25 (Zen 3 and Zen 4) counts 32 even with
+// AVX-512, because it runs AVX-512 on 256-bit pipes. The clock defaults to
+// the "cpu MHz" of /proc/cpuinfo.
 func peakGFLOPS(flopsPerCycle, clockGHz float64) (float64, error) {
 	if flopsPerCycle <= 0 {
 		c := cpuid.CPU

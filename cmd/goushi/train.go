@@ -77,7 +77,8 @@ func parseTrainFlags(args []string) (*trainFlags, error) {
 		f.dims[dim.name] = fs.Int(dim.name, 0, dim.help)
 	}
 	dropout := fs.Float64("dropout", 0, "dropout probability")
-	fs.IntVar(&o.Steps, "steps", 0, "optimizer steps; 0 derives them from --time")
+	fs.IntVar(&o.Steps, "steps", 0,
+		"optimizer steps; 0 derives them from --time, or keeps those of --resume")
 	fs.DurationVar(&f.duration, "time", d.Duration,
 		"wall-clock budget of the whole run when --steps is 0, e.g. 10m or 90s")
 	fs.IntVar(&o.Batch, "batch", d.Batch, "sequences per micro-batch")
@@ -131,7 +132,7 @@ func parseTrainFlags(args []string) (*trainFlags, error) {
 	if o.Steps < 0 {
 		return nil, fmt.Errorf("--steps %d must not be negative", o.Steps)
 	}
-	if o.Steps == 0 {
+	if o.Steps == 0 && o.Resume == "" {
 		o.Duration = f.duration
 	}
 	if o.Steps == 0 && o.Duration <= 0 && o.Resume == "" {
