@@ -80,6 +80,8 @@ func CausalSelfAttention(tp *Tape, qkv *Var, B, T, H int, dropout float32) *Var 
 	return out
 }
 
+var negInf = float32(math.Inf(-1))
+
 // attention holds the sizes of one CausalSelfAttention call.
 type attention struct {
 	B, T, H, C, hd int
@@ -103,11 +105,16 @@ func (a *attention) forward(bh int, qkv, y, p, s []float32) {
 	T, ld := a.T, 3*a.C
 	qo, ko, vo, oo := a.offsets(bh)
 	tensor.Gemm(false, true, T, T, a.hd, a.scale, qkv[qo:], ld, qkv[ko:], ld, 0, p, T)
-	for i := 0; i < T; i++ {
-		row := p[i*T : (i+1)*T]
-		softmaxRow(row[:i+1])
-		clear(row[i+1:])
+	// Mask the future with −Inf, which the softmax turns into exact zeros.
+	// The SIMD softmax over whole rows costs less than a scalar one over
+	// the causal part only.
+	for i := 0; i < T-1; i++ {
+		row := p[i*T+i+1 : (i+1)*T]
+		for j := range row {
+			row[j] = negInf
+		}
 	}
+	tensor.Softmax(p, p, T, T)
 	pd := p
 	if a.dropout > 0 {
 		a.applyDropout(bh, s, p)

@@ -102,10 +102,18 @@ func CrossEntropy(tp *Tape, logits *Var, targets []int) *Var {
 }
 
 // softmaxNLL replaces row with its softmax and returns −log softmax[t],
-// computed as log s + m − z[t] with m the row max and s = Σ exp(z − m).
-// It stays finite when softmax[t] underflows, because s ≥ 1.
+// computed as log s + m − z[t] with m the row max and s = Σ exp(z − m),
+// so it stays finite when softmax[t] underflows.
 func softmaxNLL(row []float32, t int) float32 {
-	zt := row[t]
-	m, s := softmaxRow(row)
-	return float32(math.Log(float64(s)) + float64(m) - float64(zt))
+	arg := 0
+	for j, x := range row {
+		if x > row[arg] {
+			arg = j
+		}
+	}
+	m, zt := row[arg], row[t]
+	tensor.Softmax(row, row, 1, len(row))
+	// The entry at the argmax is e⁰/s = 1/s, so log s = −log p[arg], and
+	// p[arg] ≥ 1/V never underflows.
+	return float32(float64(m) - float64(zt) - math.Log(float64(row[arg])))
 }

@@ -224,58 +224,6 @@ func GELU(tp *Tape, x *Var) *Var {
 	return out
 }
 
-// GELUInPlace returns GELU(x) like GELU, but on a tape it overwrites
-// x.Value with the derivative GELU'(x), so the backward pass is a product
-// instead of a second tanh per element. x must have no other consumer, as
-// with the hidden layer of an MLP.
-func GELUInPlace(tp *Tape, x *Var) *Var {
-	if !tp.needsGrad() {
-		return GELU(tp, x)
-	}
-	out := tp.NewVar(tp.AllocNoZero(x.Value.Shape...))
-	xd, od := x.Value.Data, out.Value.Data
-	tensor.ParallelGrain(len(xd), 1<<14, func(lo, hi int) {
-		geluWithDerivative(od[lo:hi], xd[lo:hi], xd[lo:hi])
-	})
-	tp.pushOp(out, func() {
-		if out.Grad == nil {
-			return
-		}
-		dx, dout := tp.Grad(x), out.Grad.Data
-		tensor.ParallelGrain(len(dx), 1<<14, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				dx[i] += dout[i] * xd[i]
-			}
-		})
-	})
-	return out
-}
-
-// geluWithDerivative sets out[i] = GELU(x[i]) and deriv[i] = GELU'(x[i])
-// for the tanh form, with one exp per element. deriv may alias x.
-func geluWithDerivative(out, deriv, x []float32) {
-	const c = 0.7978845608028654 // √(2/π)
-	// Work in blocks: e^{2u} goes to out first, then both results are
-	// formed from it, so that expInPlace runs over a whole block.
-	const block = 256
-	for lo := 0; lo < len(x); lo += block {
-		hi := min(lo+block, len(x))
-		e := out[lo:hi]
-		for i, v := range x[lo:hi] {
-			e[i] = 2 * c * (v + 0.044715*v*v*v)
-		}
-		expInPlace(e)
-		for i, v := range x[lo:hi] {
-			// tanh(u) = 1 − 2/(e^{2u} + 1). The cancellation near u = 0
-			// costs at most 6e-8 absolute, which 1 + tanh(u) does not notice.
-			th := 1 - 2/(e[i]+1)
-			du := c * (1 + 3*0.044715*v*v)
-			e[i] = 0.5 * v * (1 + th)
-			deriv[lo+i] = 0.5*(1+th) + 0.5*v*(1-th*th)*du
-		}
-	}
-}
-
 // Dropout zeroes each element of x with probability p and scales the rest
 // by 1/(1-p), so the expected value is unchanged. It returns x itself on a
 // nil tape (inference) or when p is 0. The mask is derived from tp.Seed and

@@ -173,8 +173,7 @@ func (m *MLP) Forward(tp *autograd.Tape, x *autograd.Var) *autograd.Var {
 
 // ForwardResidual returns res + Forward(x), or Forward(x) when res is nil.
 func (m *MLP) ForwardResidual(tp *autograd.Tape, res, x *autograd.Var) *autograd.Var {
-	// c_fc's output feeds only the GELU, which may overwrite it.
-	h := autograd.GELUInPlace(tp, m.CFc.Forward(tp, x))
+	h := autograd.GELU(tp, m.CFc.Forward(tp, x))
 	return projectResidual(tp, m.CProj, res, h, m.Dropout)
 }
 
