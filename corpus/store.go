@@ -263,6 +263,7 @@ func (s *Store) mergeSource(req Source) (Source, bool, error) {
 			{"--url", old.URL, req.URL, &merged.URL},
 			{"--license", old.License, req.License, &merged.License},
 			{"--author", old.Author, req.Author, &merged.Author},
+			{"--notice", old.Notice, req.Notice, &merged.Notice},
 		} {
 			switch {
 			case f.next == "" || f.next == f.old:

@@ -20,7 +20,7 @@ const defaultStore = "./goushi-data"
 
 const dataUsage = `usage:
   goushi data add PATH... --source NAME [--url URL] [--license SPDX] [--author NAME]
-                          [--style TAG] [--store DIR]
+                          [--notice TEXT] [--style TAG] [--store DIR]
   goushi data stats [--store DIR | PATH]
   goushi data credits [--store DIR | PATH]
 
@@ -76,6 +76,8 @@ func dataAdd(args []string) error {
 	url := fs.String("url", "", "URL of the source")
 	license := fs.String("license", "", "SPDX licence identifier of the source, e.g. MIT or CC-BY-4.0")
 	author := fs.String("author", "", "author or rights holder of the source")
+	notice := fs.String("notice", "",
+		"copyright notice that copies must carry, e.g. \"Copyright (c) 2020 Someone\"")
 	style := fs.String("style", "", "style tag for documents that carry none, e.g. 抽象")
 	minChars := fs.Int("min-chars", corpus.DefaultMinChars,
 		"drop documents shorter than this many characters")
@@ -111,9 +113,10 @@ func dataAdd(args []string) error {
 		return err
 	}
 	res, err := s.Add(corpus.AddRequest{
-		Paths:  paths,
-		Source: corpus.Source{Name: *source, URL: *url, License: *license, Author: *author},
-		Style:  *style,
+		Paths: paths,
+		Source: corpus.Source{Name: *source, URL: *url, License: *license, Author: *author,
+			Notice: *notice},
+		Style: *style,
 		Options: corpus.Options{
 			Filter:        corpus.Filter{MinChars: *minChars, MinHanRatio: *minHan},
 			NearThreshold: *near,

@@ -36,7 +36,8 @@ func TestDataAddStatsCredits(t *testing.T) {
 	}
 	// Flags after the path, as the usage line shows them.
 	out, err := runData(t, "add", f, "--source", "saved", "--license", "CC-BY-4.0",
-		"--url", "https://example.com", "--style", "抽象", "--store", store)
+		"--url", "https://example.com", "--notice", "Copyright (c) 2020 某人",
+		"--style", "抽象", "--store", store)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,8 +71,11 @@ func TestDataAddStatsCredits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out, "## Licence: CC-BY-4.0") || !strings.Contains(out, "**saved**") {
-		t.Errorf("credits output lacks the source and its licence:\n%s", out)
+	for _, want := range []string{"## Licence: CC-BY-4.0", "**saved**, <https://example.com>",
+		"> Copyright (c) 2020 某人"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("credits output lacks %q:\n%s", want, out)
+		}
 	}
 }
 
