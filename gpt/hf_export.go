@@ -102,13 +102,26 @@ func hfTensorsOf(m *Model) ([]string, map[string]*tensor.Tensor) {
 	return names, tensors
 }
 
-// hfGenerationConfig returns generation_config.json: sampling on, the
-// end-of-text id as bos, eos and pad, and at most ContextLen tokens in all,
-// the length the learned position table covers.
+// hfGenerationConfig returns generation_config.json: sampling with the
+// settings of DefaultSampleOptions, the end-of-text id as bos, eos and pad,
+// and at most ContextLen tokens in all, the length the learned position
+// table covers. max_new_tokens is left out because transformers lets it
+// override max_length, which would run past the position table.
 func hfGenerationConfig(cfg Config, eos int) map[string]any {
+	d := DefaultSampleOptions()
 	g := map[string]any{
-		"do_sample":  true,
-		"max_length": cfg.ContextLen,
+		"do_sample":   true,
+		"max_length":  cfg.ContextLen,
+		"temperature": float32ToFloat64(d.Temperature),
+		"top_k":       d.TopK,
+		"top_p":       float32ToFloat64(d.TopP),
+		"min_p":       float32ToFloat64(d.MinP),
+	}
+	// NOTE: transformers applies repetition_penalty to every earlier token,
+	// goushi only to the last RepetitionWindow, so the two differ unless
+	// the penalty is 1 (off).
+	if d.RepetitionPenalty != 1 {
+		g["repetition_penalty"] = float32ToFloat64(d.RepetitionPenalty)
 	}
 	if eos >= 0 {
 		g["bos_token_id"] = eos

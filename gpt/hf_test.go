@@ -339,8 +339,18 @@ func TestExportWritesHFLayout(t *testing.T) {
 
 	var gen map[string]any
 	readJSONFile(t, filepath.Join(dir, HFGenerationFile), &gen)
-	if gen["eos_token_id"] != float64(eos) || gen["do_sample"] != true {
-		t.Errorf("generation_config.json %v, want eos_token_id %d and do_sample true", gen, eos)
+	d := DefaultSampleOptions()
+	wantGen := map[string]any{
+		"eos_token_id": float64(eos), "do_sample": true, "max_length": 16.0,
+		"top_k": float64(d.TopK), "temperature": float32ToFloat64(d.Temperature),
+	}
+	for k, want := range wantGen {
+		if got, ok := gen[k]; !ok || got != want {
+			t.Errorf("generation_config.json %s = %v, want %v", k, got, want)
+		}
+	}
+	if _, ok := gen["max_new_tokens"]; ok {
+		t.Error("generation_config.json sets max_new_tokens, which overrides max_length")
 	}
 	var tokCfg map[string]any
 	readJSONFile(t, filepath.Join(dir, HFTokenizerConfigFile), &tokCfg)
@@ -616,5 +626,17 @@ func TestImportHFAccepts(t *testing.T) {
 			}
 			assertSameWeights(t, got, m)
 		})
+	}
+}
+
+func TestFloat32ToFloat64KeepsDecimal(t *testing.T) {
+	cases := []struct {
+		in   float32
+		want float64
+	}{{0.1, 0.1}, {0.8, 0.8}, {0.95, 0.95}, {1e-5, 1e-5}, {0, 0}, {1, 1}}
+	for _, c := range cases {
+		if got := float32ToFloat64(c.in); got != c.want {
+			t.Errorf("float32ToFloat64(%v) = %v, want %v", c.in, got, c.want)
+		}
 	}
 }
