@@ -42,9 +42,9 @@ func (t *Tokenizer) NewStreamDecoder() *StreamDecoder {
 
 // Push adds the bytes of id and returns the text that is now complete.
 // Bytes that cannot start or continue a valid UTF-8 sequence are emitted
-// as U+FFFD at once, so invalid input never stalls the stream; only a
-// tail that may still become a valid character is held back. An id
-// outside the vocabulary yields U+FFFD.
+// as U+FFFD at once, so invalid input never stalls the stream. Only a tail
+// that may still become a valid character is held back. An id outside the
+// vocabulary yields U+FFFD.
 func (d *StreamDecoder) Push(id int) string {
 	b := d.t.TokenBytes(id)
 	if b == nil {

@@ -255,7 +255,7 @@ func pairKey(a, b int32) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b
 // words that lost the pair to a later merge; merge rescans them and finds
 // nothing. The heap holds (count, pair) entries whose count is at least
 // the current count, because a pair's count only falls after the merge
-// that created it; best re-pushes stale entries with their fresh count.
+// that created it. best re-pushes stale entries with their fresh count.
 type trainState struct {
 	syms   [][]int32
 	counts []int64
@@ -281,8 +281,8 @@ type pairStat struct {
 const pairChunk = 1 << 16
 
 // pairStore is a growable array of pairStat kept in fixed-size chunks, so
-// growing it never copies the table or leaves the old copy as garbage;
-// a few million pairs take well over 100 MB on large corpora.
+// growing it never copies the table or leaves the old copy as garbage.
+// On 22 MB of Chinese it holds about 1.4 million pairs (56 MB).
 type pairStore struct {
 	chunks [][]pairStat
 	n      int32

@@ -172,10 +172,10 @@ func TestTrainTieRuleIgnoresOrder(t *testing.T) {
 		t.Fatalf("merges differ with input order:\n%v\n%v", a.Merges(), b.Merges())
 	}
 	// By hand: 天 is E5 A4 A9 and occurs 4 times, so (A4, A9) and (E5, A4)
-	// tie at 4 and the smaller left id A4 wins; then E5+256 makes 天. All
+	// tie at 4 and the smaller left id A4 wins. Then E5+256 makes 天. All
 	// other pairs have count 2 and go by left id: b(98) d(100) x(120)
-	// z(122), then the last byte of 秋 (E7 A7 8B) with 天, then 春's
-	// (98, A5).
+	// z(122), then the last byte of 秋 (E7 A7 8B) with 天, then the
+	// middle and last bytes of 春 (E6 98 A5).
 	want := [][2]int{{0xA4, 0xA9}, {0xE5, 256}, {'b', 'a'}, {'d', 'c'}, {'x', 'w'},
 		{'z', 'y'}, {0x8B, 257}, {0x98, 0xA5}}
 	if got := a.Merges()[:len(want)]; !reflect.DeepEqual(got, want) {

@@ -7,8 +7,8 @@
 //
 // The corpus is the chinese-poetry JSON flattened to text plus the
 // project's own .txt corpus. Every 20th document is held out for the
-// compression figure; the rest is repeated until it reaches -min-mb, so
-// all three trainers see the same file. Peak memory is the maximum RSS of
+// compression figure. The rest is repeated until it reaches -min-mb, and
+// all three trainers read that same file. Peak memory is the maximum RSS of
 // each child process (getrusage), so the command is Linux only.
 //
 // Example:
