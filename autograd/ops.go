@@ -239,26 +239,34 @@ func Dropout(tp *Tape, x *Var, p float32) *Var {
 	keep := 1 / (1 - p)
 	out := tp.NewVar(tp.AllocNoZero(x.Value.Shape...))
 	xd, od := x.Value.Data, out.Value.Data
-	for i := range od {
-		if dropped(stream, uint64(i), p) {
-			od[i] = 0
-		} else {
-			od[i] = xd[i] * keep
+	tensor.ParallelGrain(len(od), dropoutGrain, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			if dropped(stream, uint64(i), p) {
+				od[i] = 0
+			} else {
+				od[i] = xd[i] * keep
+			}
 		}
-	}
+	})
 	tp.pushOp(out, func() {
 		if out.Grad == nil {
 			return
 		}
 		dx, dout := tp.Grad(x), out.Grad.Data
-		for i := range dout {
-			if !dropped(stream, uint64(i), p) {
-				dx[i] += dout[i] * keep
+		tensor.ParallelGrain(len(dout), dropoutGrain, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				if !dropped(stream, uint64(i), p) {
+					dx[i] += dout[i] * keep
+				}
 			}
-		}
+		})
 	})
 	return out
 }
+
+// dropoutGrain is the fewest elements worth a task of their own: about 30 µs
+// of hashing, far above the cost of handing the task to a worker.
+const dropoutGrain = 1 << 14
 
 // nextDropoutStream returns the RNG stream of the next dropout op: a hash
 // of the tape's seed and the op's index within the step.

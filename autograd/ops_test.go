@@ -209,11 +209,12 @@ func TestTapeReuse(t *testing.T) {
 	if tp.ArenaBytes() != bytes {
 		t.Errorf("arena grew from %d to %d bytes on the second step", bytes, tp.ArenaBytes())
 	}
-	// The closures and goroutines of a step allocate a little; buffers are
-	// reused, so the count stays far below one allocation per float.
+	// Closures, variables and worker goroutines cost about 20 small
+	// allocations per op (173 here, 215 under the race detector). A buffer
+	// allocated per row or per head would add hundreds more.
 	allocs := testing.AllocsPerRun(5, func() { step() })
-	if allocs > 200 {
-		t.Errorf("a reused step made %.0f allocations, want at most 200", allocs)
+	if allocs > 400 {
+		t.Errorf("a reused step made %.0f allocations, want at most 400", allocs)
 	}
 }
 
