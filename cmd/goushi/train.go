@@ -184,8 +184,6 @@ func cmdTrain(args []string) error {
 	if o.Out == "" {
 		o.Out = defaultRunDir(f.preset, o.Resume, start)
 	}
-	logger := slog.New(slog.NewTextHandler(trainStderr, nil))
-	o.Logger = logger
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -197,6 +195,8 @@ func cmdTrain(args []string) error {
 	useBar := f.progress == "bar" || (f.progress == "auto" && isTerminal(trainStderr))
 	display := newTrainDisplay(useBar)
 	o.Progress = display.event
+	logger := slog.New(slog.NewTextHandler(display, nil))
+	o.Logger = logger
 
 	logger.Info("preparing data", "corpus", corpusName(o.Corpus), "out", o.Out)
 	tr, err := gpt.NewTrainer(*o)
@@ -205,7 +205,7 @@ func cmdTrain(args []string) error {
 	}
 	defer tr.Close()
 	res, err := tr.Run(ctx)
-	display.finish()
+	display.finish(err == nil && !res.Interrupted)
 	if err != nil {
 		return err
 	}
@@ -336,15 +336,29 @@ func (d *trainDisplay) step(e gpt.TrainEvent) {
 }
 
 func (d *trainDisplay) println(s string) {
+	_, _ = d.Write([]byte(s + "\n"))
+}
+
+// Write writes p to the standard error, first clearing the progress bar's
+// line so that log lines do not run into it. The bar redraws itself on the
+// next step.
+func (d *trainDisplay) Write(p []byte) (int, error) {
 	if d.bar != nil {
 		_ = d.bar.Clear()
 	}
-	fmt.Fprintln(trainStderr, s)
+	return trainStderr.Write(p)
 }
 
-func (d *trainDisplay) finish() {
-	if d.bar != nil {
-		_ = d.bar.Finish()
-		fmt.Fprintln(trainStderr)
+// finish leaves the bar where it is: full when the run completed, at the
+// step reached when it stopped early.
+func (d *trainDisplay) finish(completed bool) {
+	if d.bar == nil {
+		return
 	}
+	if completed {
+		_ = d.bar.Finish()
+	} else {
+		_ = d.bar.Exit()
+	}
+	fmt.Fprintln(trainStderr)
 }
