@@ -35,6 +35,13 @@ type kernelSet struct {
 	scale  func(x *float32, s float32, n int)
 	expSum func(dst, src *float32, n int, shift float32) float32
 
+	// Optional fused kernels; nil means the Go loops in ops_act.go and
+	// ops.go run instead. max may ignore NaN entries.
+	gelu     func(dst, x *float32, n int)
+	geluBack func(dx, x, dout *float32, n int)
+	adamw    func(param, grad, mom, vel *float32, n int, hp *[9]float32)
+	max      func(x *float32, n int) float32
+
 	// peak runs n rounds of register-only FMAs of peakFlops each; nil for
 	// the generic set, which has no FMA instruction to measure.
 	peak      func(n int)

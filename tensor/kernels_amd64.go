@@ -23,6 +23,10 @@ var avx512Kernels = &kernelSet{
 	axpy:      axpyAVX512,
 	scale:     scaleAVX512,
 	expSum:    expSumAVX512,
+	gelu:      geluAVX512,
+	geluBack:  geluBackAVX512,
+	adamw:     adamwAVX512,
+	max:       maxAVX512,
 	peak:      func(n int) { fmaLoopAVX512(n) },
 	peakFlops: 384,
 }
@@ -42,6 +46,7 @@ var avx2Kernels = &kernelSet{
 	axpy:      axpyAVX2,
 	scale:     scaleAVX2,
 	expSum:    expSumAVX2,
+	max:       maxAVX2,
 	peak:      func(n int) { fmaLoopAVX2(n) },
 	peakFlops: 192,
 }

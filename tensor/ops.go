@@ -215,7 +215,7 @@ func softmaxRow(ks *kernelSet, out, in []float32) {
 	if len(in) == 0 {
 		return
 	}
-	m := rowMax(in)
+	m := rowMaxFast(ks, in)
 	if math.IsInf(float64(m), -1) {
 		clear(out)
 		return
@@ -231,4 +231,21 @@ func softmaxRow(ks *kernelSet, out, in []float32) {
 		s += e
 	}
 	scaleRange(ks, out, 1/s)
+}
+
+// rowMaxFast returns the maximum of row with the vector kernel when there
+// is one. It may ignore NaN entries, which suits Softmax: a NaN entry still
+// turns the row's sum, and so the whole row, into NaN.
+func rowMaxFast(ks *kernelSet, row []float32) float32 {
+	nv := vecSplit(ks, len(row))
+	if ks.max == nil || nv == 0 {
+		return rowMax(row)
+	}
+	m := ks.max(&row[0], nv)
+	for _, v := range row[nv:] {
+		if v > m {
+			m = v
+		}
+	}
+	return m
 }

@@ -18,6 +18,12 @@ func GELU(dst, x []float32) {
 	checkLen("GELU", len(dst), len(x))
 	ks := active
 	elementwise(len(dst), func(lo, hi int) {
+		if ks.gelu != nil {
+			if nv := vecSplit(ks, hi-lo); nv > 0 {
+				ks.gelu(&dst[lo], &x[lo], nv)
+				lo += nv
+			}
+		}
 		var e [geluBlock]float32
 		for b := lo; b < hi; b += geluBlock {
 			in := x[b:min(b+geluBlock, hi)]
@@ -36,6 +42,12 @@ func GELUBackward(dx, x, dout []float32) {
 	checkLen("GELUBackward", len(dx), len(x), len(dout))
 	ks := active
 	elementwise(len(dx), func(lo, hi int) {
+		if ks.geluBack != nil {
+			if nv := vecSplit(ks, hi-lo); nv > 0 {
+				ks.geluBack(&dx[lo], &x[lo], &dout[lo], nv)
+				lo += nv
+			}
+		}
 		var e [geluBlock]float32
 		for b := lo; b < hi; b += geluBlock {
 			in := x[b:min(b+geluBlock, hi)]
@@ -91,16 +103,24 @@ func AdamW(param, grad, m, v []float32, lr, beta1, beta2, eps, weightDecay float
 	checkLen("AdamW", len(param), len(grad), len(m), len(v))
 	bc1 := 1 - float32(math.Pow(float64(beta1), float64(step)))
 	bc2 := 1 - float32(math.Pow(float64(beta2), float64(step)))
+	hp := [9]float32{beta1, 1 - beta1, beta2, 1 - beta2, 1 / bc1, 1 / bc2, lr, eps, weightDecay}
+	ks := active
 	elementwise(len(param), func(lo, hi int) {
+		if ks.adamw != nil {
+			if nv := vecSplit(ks, hi-lo); nv > 0 {
+				ks.adamw(&param[lo], &grad[lo], &m[lo], &v[lo], nv, &hp)
+				lo += nv
+			}
+		}
 		p, g, mm, vv := param[lo:hi], grad[lo:hi], m[lo:hi], v[lo:hi]
 		for i := range p {
 			gi := g[i]
-			mi := beta1*mm[i] + (1-beta1)*gi
-			vi := beta2*vv[i] + (1-beta2)*gi*gi
+			mi := hp[0]*mm[i] + hp[1]*gi
+			vi := hp[2]*vv[i] + hp[3]*gi*gi
 			mm[i] = mi
 			vv[i] = vi
-			mhat := mi / bc1
-			vhat := vi / bc2
+			mhat := mi * hp[4]
+			vhat := vi * hp[5]
 			p[i] -= lr * (mhat/(float32(math.Sqrt(float64(vhat)))+eps) + weightDecay*p[i])
 		}
 	})

@@ -39,3 +39,32 @@ func scaleAVX2(x *float32, s float32, n int)
 //
 //go:noescape
 func expSumAVX2(dst, src *float32, n int, shift float32) float32
+
+// geluAVX512 sets dst[i] = GELU(x[i]) (tanh form) for i < n, n a multiple
+// of 16. dst may alias x.
+//
+//go:noescape
+func geluAVX512(dst, x *float32, n int)
+
+// geluBackAVX512 adds dout[i]·GELU'(x[i]) to dx[i] for i < n, n a multiple
+// of 16.
+//
+//go:noescape
+func geluBackAVX512(dx, x, dout *float32, n int)
+
+// adamwAVX512 runs the AdamW update of AdamW on n elements, n a multiple of
+// 16; hp holds beta1, 1-beta1, beta2, 1-beta2, 1/bc1, 1/bc2, lr, eps, wd.
+//
+//go:noescape
+func adamwAVX512(param, grad, mom, vel *float32, n int, hp *[9]float32)
+
+// maxAVX512 returns the maximum of x[:n], n a multiple of 16. A NaN entry
+// may or may not be ignored; callers that must see NaN check separately.
+//
+//go:noescape
+func maxAVX512(x *float32, n int) float32
+
+// maxAVX2 is maxAVX512 with n a multiple of 8.
+//
+//go:noescape
+func maxAVX2(x *float32, n int) float32
