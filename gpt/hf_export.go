@@ -40,6 +40,13 @@ func ExportHF(dir string, ck *Checkpoint) error {
 		return fmt.Errorf("export hf: tokenizer has %d ids but the model's vocab_size is %d; "+
 			"export the tokenizer the model was trained with", tok.VocabSize(), cfg.VocabSize)
 	}
+	// Both layouts use model.safetensors and config.json, so exporting into
+	// a checkpoint would overwrite its weights.
+	if _, err := os.Stat(filepath.Join(dir, TokenizerFile)); err == nil {
+		return fmt.Errorf("export hf: %s is a goushi checkpoint and exporting into it would "+
+			"overwrite its model.safetensors and config.json; choose another output directory",
+			dir)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("export hf: %w", err)
 	}

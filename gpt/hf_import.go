@@ -40,7 +40,7 @@ const (
 // or dtype other than the expected one is rejected with an error that names
 // the key or tensor.
 func ImportHF(dir string) (*Checkpoint, error) {
-	cfg, err := readHFConfig(dir)
+	cfg, tied, err := readHFConfig(dir)
 	if err != nil {
 		return nil, fmt.Errorf("import hf: %w", err)
 	}
@@ -53,7 +53,7 @@ func ImportHF(dir string) (*Checkpoint, error) {
 		return nil, fmt.Errorf("import hf: %w", err)
 	}
 	m := New(cfg, 0)
-	if err := loadHFTensors(m, tensors); err != nil {
+	if err := loadHFTensors(m, tensors, tied); err != nil {
 		return nil, fmt.Errorf("import hf: %s: %w", filepath.Join(dir, HFWeightsFile), err)
 	}
 
@@ -64,29 +64,32 @@ func ImportHF(dir string) (*Checkpoint, error) {
 	return &Checkpoint{Model: m, Tokenizer: tok, Credits: string(credits)}, nil
 }
 
-func readHFConfig(dir string) (Config, error) {
+// readHFConfig reads config.json and returns the Config and the value of
+// tie_word_embeddings.
+func readHFConfig(dir string) (Config, bool, error) {
 	path := filepath.Join(dir, HFConfigFile)
 	data, err := os.ReadFile(path)
 	if errNotExist(err) {
-		return Config{}, fmt.Errorf("%s is missing; import needs a Hugging Face model folder "+
+		return Config{}, false, fmt.Errorf("%s is missing; import needs a Hugging Face model folder "+
 			"with config.json, tokenizer.json and model.safetensors", path)
 	}
 	if err != nil {
-		return Config{}, err
+		return Config{}, false, err
 	}
 	if _, err := os.Stat(filepath.Join(dir, TokenizerFile)); err == nil {
-		return Config{}, fmt.Errorf("%s is a goushi checkpoint, not a Hugging Face folder; "+
+		return Config{}, false, fmt.Errorf("%s is a goushi checkpoint, not a Hugging Face folder; "+
 			"use it as it is, or convert it with 'goushi export hf'", dir)
 	}
 	var h hfConfig
 	if err := json.Unmarshal(data, &h); err != nil {
-		return Config{}, fmt.Errorf("%s: malformed JSON: %w", path, err)
+		return Config{}, false, fmt.Errorf("%s: malformed JSON: %w", path, err)
 	}
 	cfg, err := h.goushiConfig()
 	if err != nil {
-		return Config{}, fmt.Errorf("%s: %w", path, err)
+		return Config{}, false, fmt.Errorf("%s: %w", path, err)
 	}
-	return cfg, nil
+	tied := h.TieWordEmbeddings == nil || *h.TieWordEmbeddings
+	return cfg, tied, nil
 }
 
 // readHFTokenizer reads tokenizer.json and checks it against cfg. When
@@ -250,8 +253,9 @@ func checkF32(path string) error {
 
 // loadHFTensors copies tensors, keyed by their names in the file, into m's
 // parameters and checks that every parameter is present once with the
-// expected shape and that no unknown tensor is left over.
-func loadHFTensors(m *Model, tensors map[string]*tensor.Tensor) error {
+// expected shape and that no unknown tensor is left over. tied is the
+// tie_word_embeddings of config.json.
+func loadHFTensors(m *Model, tensors map[string]*tensor.Tensor, tied bool) error {
 	byName := make(map[string]*tensor.Tensor, len(tensors))
 	fileName := make(map[string]string, len(tensors))
 	var lmHead *tensor.Tensor
@@ -298,6 +302,11 @@ func loadHFTensors(m *Model, tensors map[string]*tensor.Tensor) error {
 		sort.Strings(extra)
 		return fmt.Errorf("unexpected tensor %q (%d in all) that a GPT-2 of this config.json "+
 			"does not have", extra[0], len(extra))
+	}
+	if lmHead == nil && !tied {
+		return fmt.Errorf("tensor %q is missing although config.json sets "+
+			"tie_word_embeddings false; goushi supports only an output head tied to %q",
+			hfLMHead, hfName("wte.weight"))
 	}
 	if lmHead != nil {
 		wte := m.Param("wte.weight").Value

@@ -509,6 +509,9 @@ func TestImportHFRejects(t *testing.T) {
 			writeHFWeights(t, dir, append(slices.Clone(names), hfLMHead), ts)
 			editHFConfig(t, dir, func(c map[string]any) { c["tie_word_embeddings"] = false })
 		}, []string{`"lm_head.weight" differs`, "tied"}},
+		{"untied without head", func(t *testing.T, dir string, _ []string, _ map[string]*tensor.Tensor) {
+			editHFConfig(t, dir, func(c map[string]any) { c["tie_word_embeddings"] = false })
+		}, []string{`"lm_head.weight" is missing`, "tie_word_embeddings false"}},
 		{"half precision", func(t *testing.T, dir string, _ []string, _ map[string]*tensor.Tensor) {
 			writeF16Safetensors(t, filepath.Join(dir, HFWeightsFile), "transformer.wte.weight")
 		}, []string{`tensor "transformer.wte.weight" has dtype F16`, "model.float()"}},
@@ -638,5 +641,29 @@ func TestFloat32ToFloat64KeepsDecimal(t *testing.T) {
 		if got := float32ToFloat64(c.in); got != c.want {
 			t.Errorf("float32ToFloat64(%v) = %v, want %v", c.in, got, c.want)
 		}
+	}
+}
+
+func TestExportRejectsCheckpointDirectory(t *testing.T) {
+	tok := newHFTestTokenizer(t)
+	ck := &Checkpoint{Model: newHFTestModel(tok.VocabSize(), nil), Tokenizer: tok}
+	dir := filepath.Join(t.TempDir(), "ck")
+	if err := SaveCheckpoint(dir, ck, nil); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(filepath.Join(dir, ModelFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = ExportHF(dir, ck)
+	if err == nil || !strings.Contains(err.Error(), "is a goushi checkpoint") {
+		t.Fatalf("export into a checkpoint returned %v, want an error", err)
+	}
+	after, err := os.ReadFile(filepath.Join(dir, ModelFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(before, after) {
+		t.Error("export changed the checkpoint's model.safetensors")
 	}
 }
