@@ -6,8 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -84,7 +86,8 @@ func (p *inputPaths) Set(v string) error { *p = append(*p, v); return nil }
 func tokenizerTrain(args []string) error {
 	fs := flag.NewFlagSet("tokenizer train", flag.ContinueOnError)
 	var inputs inputPaths
-	fs.Var(&inputs, "input", "UTF-8 text `file` to learn from; repeat it or list more files after it")
+	fs.Var(&inputs, "input", "UTF-8 text `file` or directory of .txt and .md files to learn "+
+		"from; repeat it or list more paths after it")
 	vocab := fs.Int("vocab-size", 4096, "total vocabulary size: 256 bytes + merges + specials")
 	out := fs.String("out", "", "tokenizer file to write (required)")
 	specials := fs.String("specials", bpe.EndOfText, "comma-separated special tokens, in id order")
@@ -104,9 +107,13 @@ func tokenizerTrain(args []string) error {
 		return fmt.Errorf("--min-frequency %d is below 1; use 1 or more", *minFreq)
 	}
 
-	texts := make([]string, 0, len(inputs))
+	files, err := expandInputs(inputs)
+	if err != nil {
+		return err
+	}
+	texts := make([]string, 0, len(files))
 	total := 0
-	for _, path := range inputs {
+	for _, path := range files {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return fmt.Errorf("read input: %w", err)
@@ -145,6 +152,39 @@ func trainLowMemory(texts []string, opts bpe.TrainOptions) (*bpe.Tokenizer, erro
 		defer debug.SetGCPercent(debug.SetGCPercent(50))
 	}
 	return bpe.Train(texts, opts)
+}
+
+// expandInputs replaces each directory in paths by the .txt and .md files
+// under it, in lexical order.
+func expandInputs(paths []string) ([]string, error) {
+	var files []string
+	for _, p := range paths {
+		info, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("read input: %w", err)
+		}
+		if !info.IsDir() {
+			files = append(files, p)
+			continue
+		}
+		before := len(files)
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if ext := filepath.Ext(path); !d.IsDir() && (ext == ".txt" || ext == ".md") {
+				files = append(files, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("read input directory: %w", err)
+		}
+		if len(files) == before {
+			return nil, fmt.Errorf("input directory %s has no .txt or .md files", p)
+		}
+	}
+	return files, nil
 }
 
 // splitSpecials parses a comma-separated list, dropping empty items.
