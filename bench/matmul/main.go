@@ -289,8 +289,9 @@ func numpyVersion(python string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// replaceSection swaps the text between the markers in path for section,
-// or appends a Matmul section when the markers are missing. The file is
+// replaceSection swaps the text between the markers in path for section.
+// Without markers it puts section under the "## Matmul" heading, or appends
+// that heading and section at the end. The file is
 // written to a temporary file and renamed, so a failure leaves it intact.
 func replaceSection(path, section string) error {
 	old, err := os.ReadFile(path)
@@ -300,12 +301,16 @@ func replaceSection(path, section string) error {
 	text := string(old)
 	i := strings.Index(text, beginMarker)
 	j := strings.Index(text, endMarker)
-	switch {
+	const heading = "## Matmul\n"
+	switch h := strings.Index(text, heading); {
 	case i >= 0 && j > i:
 		rest := strings.TrimPrefix(text[j+len(endMarker):], "\n")
 		text = text[:i] + section + rest
+	case h >= 0:
+		at := h + len(heading)
+		text = text[:at] + "\n" + section + text[at:]
 	default:
-		text += "\n## Matmul\n\n" + section
+		text += "\n" + heading + "\n" + section
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".benchmarks-*.md")
 	if err != nil {
