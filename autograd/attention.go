@@ -8,7 +8,7 @@ import (
 )
 
 // CausalSelfAttention computes multi-head causal attention from the packed
-// projections qkv (B·T, 3C), whose row holds q, k and v in that order and
+// projections qkv (B·T, 3C), whose rows contain q, k and v in that order and
 // head h in columns h·hd..(h+1)·hd of each, with hd = C/H. It returns the
 // heads' outputs side by side as (B·T, C), before the output projection.
 //
@@ -82,7 +82,7 @@ func CausalSelfAttention(tp *Tape, qkv *Var, B, T, H int, dropout float32) *Var 
 
 var negInf = float32(math.Inf(-1))
 
-// attention holds the sizes of one CausalSelfAttention call.
+// attention is the sizes of one CausalSelfAttention call.
 type attention struct {
 	B, T, H, C, hd int
 	scale          float32
@@ -176,7 +176,7 @@ func (a *attention) backward(bh int, qkv, dy, dqkv, p, dp, pd []float32) {
 		}
 	}
 
-	// p now holds dS (zero above the diagonal). dQ += dS·K·scale and
+	// p now contains dS (zero above the diagonal). dQ += dS·K·scale and
 	// dK += dSᵀ·Q·scale.
 	tensor.Gemm(false, false, T, a.hd, T, a.scale, p, T, qkv[ko:], ld, 1, dqkv[qo:], ld)
 	tensor.Gemm(true, false, T, a.hd, T, a.scale, p, T, qkv[qo:], ld, 1, dqkv[ko:], ld)

@@ -36,7 +36,7 @@ func CrossEntropy(tp *Tape, logits *Var, targets []int) *Var {
 		count++
 	}
 
-	// rowLoss (N) holds −log p[target] per row, summed in float64 below.
+	// rowLoss (N) gets −log p[target] per row, summed in float64 below.
 	rowLoss := tp.AllocNoZero(n)
 	z := logits.Value.Data
 	workers := min(maxWorkers(), (n+63)/64)

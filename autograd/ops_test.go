@@ -187,6 +187,7 @@ func TestTapeReuse(t *testing.T) {
 	for i := range targets {
 		targets[i] = i % C
 	}
+
 	tp := NewTape()
 	tp.Seed = 3
 	step := func() []float32 {
@@ -198,6 +199,7 @@ func TestTapeReuse(t *testing.T) {
 		tp.Backward(CrossEntropy(tp, Linear(tp, y, x, nil), targets))
 		return append([]float32(nil), w.Grad.Data...)
 	}
+
 	first := step()
 	bytes := tp.ArenaBytes()
 	second := step()

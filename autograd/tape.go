@@ -181,12 +181,12 @@ func (tp *Tape) Grad(v *Var) []float32 {
 // needsGrad reports whether an op on tp should record a backward pass.
 func (tp *Tape) needsGrad() bool { return tp != nil }
 
-// arena hands out float32 buffers and takes them back. A buffer is
-// returned either early, by release, when its last reader has run, or by
-// reset at the end of the step. Free buffers are kept by exact length: a
-// training step requests the same sizes in the same order every time, so
-// from the second step on every request is served from the free lists and
-// the arena holds about the peak of live buffers of one step.
+// arena hands out float32 buffers and takes them back, early through
+// release once their last reader has run, or all together through reset at
+// the end of the step. Free buffers are kept by exact length. A training
+// step requests the same sizes in the same order every time, so from the
+// second step on the free lists serve every request, and the arena's size
+// is about the peak of live buffers in one step.
 type arena struct {
 	entries map[*tensor.Tensor]*arenaEntry
 	free    map[int][]*arenaEntry

@@ -1,9 +1,12 @@
 package gpt
 
 import (
+	"flag"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"runtime/pprof"
 	"strings"
 	"testing"
 
@@ -92,6 +95,7 @@ func TestParamsNamesAndShapes(t *testing.T) {
 		}
 	}
 	want = append(want, "ln_f.weight [8]", "ln_f.bias [8]")
+
 	var got []string
 	for _, p := range m.Params() {
 		got = append(got, fmt.Sprintf("%s %v", p.Name, p.Value.Shape))
@@ -102,6 +106,7 @@ func TestParamsNamesAndShapes(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("params:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
+
 	if m.Param("lm_head.weight") != nil {
 		t.Error("Param of an unknown name is not nil")
 	}
@@ -318,7 +323,7 @@ func TestTiedEmbeddingOneState(t *testing.T) {
 
 // TestGradientAccumulation compares 4 micro-batches of 2 sequences, each
 // backward scaled by 1/4, with one batch of 8: the summed gradients and the
-// global norm that clipping sees must agree to float32 rounding.
+// global norm that clipping computes must agree to float32 rounding.
 func TestGradientAccumulation(t *testing.T) {
 	const T = 5
 	cfg := testConfig
@@ -401,9 +406,13 @@ func TestForwardRejectsBadInput(t *testing.T) {
 	}
 }
 
+// stepProfile names a file for a CPU profile of the timed training steps
+// alone, without model setup and the warm-up step.
+var stepProfile = flag.String("stepprofile", "", "write a CPU profile of the timed training steps to `file`")
+
 // BenchmarkTrainStepSmall times one training step of the small preset at
 // batch 16: forward, loss, backward, clipping and AdamW. It reports
-// tokens/s and the bytes of the tape arena, which holds every intermediate
+// tokens/s and the bytes of the tape arena, which contains every intermediate
 // value and gradient of the step.
 func BenchmarkTrainStepSmall(b *testing.B) {
 	cfg, err := Preset("small")
@@ -417,6 +426,7 @@ func BenchmarkTrainStepSmall(b *testing.B) {
 	opt := layers.NewAdamW(m.Params(), layers.AdamWConfig{LR: 1e-3, Beta1: 0.9, Beta2: 0.95,
 		Eps: 1e-8, WeightDecay: 0.1})
 	tp := autograd.NewTape()
+
 	step := func() {
 		tp.Reset()
 		opt.ZeroGrad()
@@ -425,6 +435,17 @@ func BenchmarkTrainStepSmall(b *testing.B) {
 		opt.Step(1e-3)
 	}
 	step()
+	if *stepProfile != "" {
+		f, err := os.Create(*stepProfile)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			b.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		step()

@@ -55,10 +55,12 @@ func loadReference(t *testing.T, path string) *reference {
 	raw = raw[len(magic):]
 	n := int(binary.LittleEndian.Uint32(raw))
 	raw = raw[4:]
+
 	ref := &reference{data: map[string][]float32{}, shapes: map[string][]int{}}
 	if err := json.Unmarshal(raw[:n], ref); err != nil {
 		t.Fatalf("%s: header: %v", path, err)
 	}
+
 	body := raw[n:]
 	floats := make([]float32, len(body)/4)
 	for i := range floats {

@@ -7,7 +7,7 @@ import (
 	"github.com/goushi/goushi/tensor"
 )
 
-// AdamWConfig holds AdamW's hyperparameters. LR is the base learning rate
+// AdamWConfig is AdamW's hyperparameters. LR is the base learning rate
 // that a schedule scales; Step takes the rate of the current step.
 type AdamWConfig struct {
 	LR, Beta1, Beta2, Eps, WeightDecay float32

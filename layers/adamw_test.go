@@ -58,6 +58,7 @@ func TestAdamWFirstStepsByHand(t *testing.T) {
 	p := autograd.NewParam("b", tensor.FromSlice([]float32{1, -2}, 2))
 	opt := NewAdamW([]*autograd.Var{p}, AdamWConfig{Beta1: 0.9, Beta2: 0.99, Eps: 1e-8,
 		WeightDecay: 0.5})
+
 	// Step 1 with gradient g: m̂ = g and v̂ = g², so the update is lr·sign(g)
 	// (1-D, so no decay).
 	p.Grad.Data[0], p.Grad.Data[1] = 0.3, -4
@@ -66,6 +67,7 @@ func TestAdamWFirstStepsByHand(t *testing.T) {
 		math.Abs(float64(got[1])+1.9) > 1e-6 {
 		t.Fatalf("after step 1: %v, want [0.9 -1.9]", got)
 	}
+
 	// Step 2 with gradient 0 for entry 0: m = 0.9·0.1·0.3 = 0.027,
 	// v = 0.99·0.01·0.09 = 8.91e-4, m̂ = 0.027/0.19, v̂ = 8.91e-4/0.0199.
 	p.Grad.Data[0], p.Grad.Data[1] = 0, -4

@@ -2,10 +2,10 @@
 """Write the PyTorch reference that gpt's reference_test.go checks against.
 
 Builds a tiny GPT-2 style model (vocab 64, context 8, 2 layers, 2 heads,
-embedding 16) with fixed random weights and records, computed in float64:
-the logits and loss for one batch with an ignored target, the gradient of
-every parameter, and the losses and final weights of 10 AdamW steps with
-gradient clipping. The model follows Hugging Face GPT-2: pre-LayerNorm
+embedding 16) with fixed random weights. In float64, it records the logits
+and loss for one batch with an ignored target and the gradient of every
+parameter. It also records the losses, gradient norms and final weights of
+10 AdamW steps with gradient clipping. The model follows Hugging Face GPT-2: pre-LayerNorm
 blocks, eps 1e-5, tanh GELU, output head tied to the token embedding.
 
 Regenerate from the repository root with Debian's python3-torch:
