@@ -8,16 +8,26 @@ and the standard library: safetensors files are parsed by hand, and the
 transformers package is not used.
 
     compare DIR --reference REF [--tol 1e-4] [--dtype float64]
-        Loads the exported model in DIR, runs it on the token ids stored
-        in REF (a safetensors file with "ids" (B, T) and goushi's "logits"
-        (B*T, V), both F32) and prints one JSON line with the largest
-        absolute difference of the logits. Exits 1 when it exceeds --tol.
+        Loads the exported model in DIR and runs it on the token ids stored
+        in REF, a safetensors file with "ids" (B, T) and goushi's "logits"
+        (B*T, V), both F32. Prints one JSON line with the maximum absolute
+        difference of the logits, and exits 1 when it exceeds --tol.
 
     fixture OUT [--seed 1]
         Writes a small random GPT-2 in the Hugging Face layout to OUT
         (model.safetensors, config.json, tokenizer.json) and the PyTorch
         logits on fixed ids to OUT/reference.safetensors, for goushi's
         import test to compare against without Python.
+
+    finetune DIR OUT --ids FILE [--steps 20] [--lr 3e-4] [--batch 4]
+        Continues training the exported model in DIR with AdamW on the
+        token ids in FILE (whitespace-separated, as `goushi tokenizer
+        encode` prints them), as a GPU run in PyTorch would, and saves it
+        to OUT in the same layout with the other files of DIR, plus
+        OUT/reference.safetensors with the logits of the trained model on
+        the first windows of FILE. `goushi import hf --in OUT` brings it
+        back, and GOUSHI_HF_IMPORT=OUT with goushi's import test compares
+        goushi's logits with these.
 
 Run it with an interpreter that has torch, such as Debian's python3 with
 python3-torch and python3-numpy installed.
@@ -258,20 +268,74 @@ def fixture(args):
     return 0
 
 
+def finetune(args):
+    """Train an exported model for a few AdamW steps and save it back."""
+    torch.manual_seed(args.seed)
+    cfg, w = load_model(args.dir, torch.float32)
+    with open(args.ids) as f:
+        data = torch.tensor([int(x) for x in f.read().split()], dtype=torch.long)
+    T = cfg["n_positions"]
+    if len(data) < args.batch * T + 1:
+        raise SystemExit(f"{args.ids}: {len(data)} ids, need at least {args.batch * T + 1}")
+
+    params = {k: v.clone().requires_grad_(True) for k, v in w.items()}
+    opt = torch.optim.AdamW(params.values(), lr=args.lr, weight_decay=0.1)
+    losses = []
+    for _ in range(args.steps):
+        starts = torch.randint(0, len(data) - T - 1, (args.batch,))
+        x = torch.stack([data[s : s + T] for s in starts])
+        y = torch.stack([data[s + 1 : s + T + 1] for s in starts])
+        loss = torch.nn.functional.cross_entropy(gpt2_logits(params, cfg, x), y.reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+
+    os.makedirs(args.out, exist_ok=True)
+    for name in sorted(os.listdir(args.dir)):
+        if name != "model.safetensors":
+            with open(os.path.join(args.dir, name), "rb") as src:
+                with open(os.path.join(args.out, name), "wb") as dst:
+                    dst.write(src.read())
+    trained = {k: v.detach().numpy() for k, v in params.items()}
+    write_safetensors(os.path.join(args.out, "model.safetensors"), trained, {"format": "pt"})
+
+    ids = data[: 2 * T].reshape(2, T)
+    with torch.no_grad():
+        w64 = {k: torch.from_numpy(v).double() for k, v in trained.items()}
+        logits = gpt2_logits(w64, cfg, ids)
+    write_safetensors(
+        os.path.join(args.out, "reference.safetensors"),
+        {"ids": ids.numpy().astype(np.float32), "logits": logits.numpy()},
+        {"torch": torch.__version__, "dtype": "float64"},
+    )
+    print(json.dumps({"steps": args.steps, "first_loss": losses[0], "last_loss": losses[-1],
+                      "torch": torch.__version__}))
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("compare", help="compare an exported model with goushi's logits")
     c.add_argument("dir", help="folder written by goushi export hf")
     c.add_argument("--reference", required=True, help="safetensors with ids and logits")
-    c.add_argument("--tol", type=float, default=1e-4, help="largest allowed |difference|")
+    c.add_argument("--tol", type=float, default=1e-4, help="maximum allowed |difference|")
     c.add_argument("--dtype", default="float64", choices=["float32", "float64"],
                    help="precision of the PyTorch forward pass")
     fx = sub.add_parser("fixture", help="write a random Hugging Face GPT-2 and its logits")
     fx.add_argument("out", help="output folder")
     fx.add_argument("--seed", type=int, default=1, help="torch generator seed")
+    ft = sub.add_parser("finetune", help="train an exported model a few steps in PyTorch")
+    ft.add_argument("dir", help="folder written by goushi export hf")
+    ft.add_argument("out", help="output folder in the same layout")
+    ft.add_argument("--ids", required=True, help="file of whitespace-separated token ids")
+    ft.add_argument("--steps", type=int, default=20, help="AdamW steps")
+    ft.add_argument("--lr", type=float, default=3e-4, help="learning rate")
+    ft.add_argument("--batch", type=int, default=4, help="sequences per step")
+    ft.add_argument("--seed", type=int, default=1, help="torch seed of the batches")
     args = ap.parse_args()
-    return compare(args) if args.cmd == "compare" else fixture(args)
+    return {"compare": compare, "fixture": fixture, "finetune": finetune}[args.cmd](args)
 
 
 if __name__ == "__main__":
