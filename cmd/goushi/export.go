@@ -71,7 +71,8 @@ func exportHF(args []string) error {
 	if err := gpt.ExportHF(*out, ck); err != nil {
 		return err
 	}
-	slog.Info("exported checkpoint", "checkpoint", *checkpoint, "out", *out,
+	slog.New(slog.NewTextHandler(os.Stderr, nil)).Info("exported checkpoint",
+		"checkpoint", *checkpoint, "out", *out,
 		"params", ck.Model.NumParams())
 	fmt.Fprintf(exportStdout, "Wrote the Hugging Face GPT-2 layout to %s. Load it with\n"+
 		"  GPT2LMHeadModel.from_pretrained(%q)\n"+

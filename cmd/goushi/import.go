@@ -75,7 +75,8 @@ func importHF(args []string) error {
 	if err := gpt.SaveCheckpoint(*out, ck, nil); err != nil {
 		return err
 	}
-	slog.Info("imported checkpoint", "in", *in, "out", *out, "params", ck.Model.NumParams())
+	slog.New(slog.NewTextHandler(os.Stderr, nil)).Info("imported checkpoint",
+		"in", *in, "out", *out, "params", ck.Model.NumParams())
 	fmt.Fprintf(importStdout, "Wrote checkpoint %s. Try\n"+
 		"  goushi sample --checkpoint %s\n  goushi serve --checkpoint %s\n", *out, *out, *out)
 	return nil
