@@ -6,9 +6,9 @@ import (
 )
 
 // minParallelFlops is the size, in floating-point operations (2·m·n·k),
-// below which a product runs on the caller's goroutine: about 5 µs of work
-// at 100 GFLOP/s, which is the cost of handing work to the pool and waiting
-// for it on the 2-core Zen 5 machine the package was tuned on.
+// below which a product runs on the caller's goroutine. It is about 5 µs of
+// work at 100 GFLOP/s. That is an estimate of what a handoff to the pool
+// costs on the 2-core Zen 5 machine the package was tuned on.
 const minParallelFlops = 1 << 19
 
 // gemvMaxRows is the largest m for which an NT product takes the GEMV path,
@@ -47,7 +47,7 @@ func GemmBatched(transA, transB bool, batch, m, n, k int, alpha float32,
 	checkGemm(transA, transB, m, n, k, a[min(last*strideA, len(a)):], lda,
 		b[min(last*strideB, len(b)):], ldb, c[min(last*strideC, len(c)):], ldc)
 	ks := active
-	one := func(i int, par bool) {
+	runOne := func(i int, par bool) {
 		gemm(ks, par, transA, transB, m, n, k, alpha, a[i*strideA:], lda,
 			b[i*strideB:], ldb, beta, c[i*strideC:], ldc)
 	}
@@ -57,13 +57,13 @@ func GemmBatched(transA, transB bool, batch, m, n, k int, alpha float32,
 		grain := max(1, minParallelFlops/max(flops, 1))
 		ParallelGrain(batch, grain, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
-				one(i, false)
+				runOne(i, false)
 			}
 		})
 		return
 	}
 	for i := 0; i < batch; i++ {
-		one(i, true)
+		runOne(i, true)
 	}
 }
 

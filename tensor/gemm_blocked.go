@@ -1,10 +1,10 @@
 package tensor
 
-// The packed, cache-blocked product in the BLIS style. For each column
-// block of op(B) (at most nc columns, fewer when k is large so that the
-// packed block stays under packedBMax floats), all of op(B) is packed once
-// into nr-wide micro-panels (kc, nr), one set per kc-deep slice of k, shared
-// by all workers. The rows of op(A) are split into blocks of at most about
+// The packed, cache-blocked product in the BLIS style. Column blocks of
+// op(B) have at most nc columns, fewer when k is large, so that a packed
+// block stays under packedBMax floats. Each block is packed once into
+// nr-wide micro-panels (kc, nr), one set per kc-deep slice of k, shared by
+// all workers. The rows of op(A) are split into blocks of at most about
 // mc rows. Each task walks the kc slices: it packs its rows of that slice
 // into mr-tall micro-panels (kc, mr) and runs the microkernel over every
 // (mr, nr) tile, B micro-panel outer, so that it stays in L1 while the
@@ -225,11 +225,12 @@ func packBPanel(dst []float32, transB bool, b []float32, ldb, p0, kb, j, w, nr i
 
 func roundUp(x, to int) int { return (x + to - 1) / to * to }
 
-// packRowsFast packs a full tile of mr rows of A (not transposed) by
-// reading all rows together, 4 columns at a time, so that every store goes
-// to a constant offset in a 4-step block of the panel and needs no bounds
-// check. It handles the register tiles in use (12 and 6 rows) and returns
-// false for others.
+// packRowsFast packs a full tile of mr rows of A (not transposed). It uses
+// the assembly 4×4 transpose where there is one and mr is a multiple of 4.
+// Otherwise it reads all rows together, 4 columns at a time, so that every
+// store goes to a constant offset in the panel and needs no bounds check.
+// It handles the register tiles in use (12 and 6 rows) and returns false
+// for others.
 func packRowsFast(d, a []float32, lda, i, p0, kb, mr int) bool {
 	row := func(r int) []float32 { return a[(i+r)*lda+p0 : (i+r)*lda+p0+kb] }
 	if kb4 := kb &^ 3; mr%4 == 0 && kb4 > 0 && packRowsAsm(d, a[i*lda+p0:], lda, kb4, mr) {

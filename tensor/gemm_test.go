@@ -32,10 +32,10 @@ func randSlice(rng *rand.Rand, n int) []float32 {
 	return s
 }
 
-// guarded is a matrix stored inside a NaN-filled buffer: guard elements sit
+// guarded is a matrix stored inside a NaN-filled buffer. Guard elements sit
 // before the first row, after the last row, and in the ld-cols gap at the
-// end of every row, so a kernel that reads or writes outside the matrix
-// turns up NaN in the result or in the guards.
+// end of every row. A kernel that reads or writes outside the matrix turns
+// up NaN in the result or overwrites a guard.
 type guarded struct {
 	buf        []float32
 	rows, cols int

@@ -8,8 +8,8 @@ import "os"
 type kernelSet struct {
 	name string
 
-	// mr×nr is the register tile of the microkernel; kc, mc and nc are the
-	// cache blocks of the packed GEMM (see README.md for how they were chosen).
+	// mr×nr is the register tile of the microkernel. kc, mc and nc are the
+	// cache blocks of the packed GEMM; README.md says how they were chosen.
 	mr, nr     int
 	kc, mc, nc int
 

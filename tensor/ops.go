@@ -196,7 +196,7 @@ func rowMax(row []float32) float32 {
 
 // Softmax writes the softmax of each row of x (rows, cols) into dst, which
 // may alias x. The row maximum is subtracted first, so large logits stay
-// finite; a row whose entries are all -Inf becomes all zeros, and a row
+// finite. A row whose entries are all -Inf becomes all zeros, and a row
 // containing NaN becomes NaN. The exponential is expf's method (at most 2
 // ulp from math.Exp; see exp.go), vectorised on the SIMD paths.
 func Softmax(dst, x []float32, rows, cols int) {

@@ -52,8 +52,8 @@ func geluAVX512(dst, x *float32, n int)
 //go:noescape
 func geluBackAVX512(dx, x, dout *float32, n int)
 
-// adamwAVX512 runs the AdamW update of AdamW on n elements, n a multiple of
-// 16; hp holds beta1, 1-beta1, beta2, 1-beta2, 1/bc1, 1/bc2, lr, eps, wd.
+// adamwAVX512 applies the update of AdamW to n elements, n a multiple of
+// 16. hp holds beta1, 1-beta1, beta2, 1-beta2, 1/bc1, 1/bc2, lr, eps, wd.
 //
 //go:noescape
 func adamwAVX512(param, grad, mom, vel *float32, n int, hp *[9]float32)

@@ -60,7 +60,7 @@ func startPool() {
 // spinTime is how long an idle worker polls for the next job, and a caller
 // polls for its helpers to finish, before parking. Waking a parked goroutine
 // through the scheduler took tens of microseconds on the 2-core VM the
-// package was tuned on, as long as a whole 256×256 product; back-to-back
+// package was tuned on, as long as a whole 256×256 product. Back-to-back
 // kernels in a training step arrive well within this window.
 const spinTime = 50 * time.Microsecond
 
@@ -125,6 +125,7 @@ func ParallelGrain(n, grain int, fn func(lo, hi int)) {
 		fn(0, n)
 		return
 	}
+
 	chunks := min((n+grain-1)/grain, 4*w)
 	size := (n + chunks - 1) / chunks
 	chunks = (n + size - 1) / size
@@ -132,6 +133,7 @@ func ParallelGrain(n, grain int, fn func(lo, hi int)) {
 		fn(0, n)
 		return
 	}
+
 	j := &poolJob{chunks: int64(chunks), n: n, size: size, fn: fn}
 	j.pending.Add(chunks)
 	j.left.Store(int64(chunks))
@@ -143,6 +145,7 @@ func ParallelGrain(n, grain int, fn func(lo, hi int)) {
 			// the remaining chunks itself.
 		}
 	}
+
 	j.run()
 	start := time.Now()
 	for i := 0; j.left.Load() > 0; i++ {
