@@ -13,10 +13,11 @@ import (
 // heads' outputs side by side as (B·T, C), before the output projection.
 //
 // Position i attends to positions 0..i of its own sequence with weights
-// softmax(q·kᵀ/√hd); on a tape with dropout > 0 those weights pass through
-// dropout. The op is fused: the only (B, H, T, T) buffer it keeps is the
-// attention probabilities, reused in place by the backward pass, and the
-// per-head scratch matrices are (T, T) per worker.
+// softmax(q·kᵀ/√hd). On a tape with dropout > 0 those weights pass through
+// dropout. The op is fused and keeps no (B, H, T, T) tensor: each worker
+// goroutine works on one head at a time in (T, T) scratch matrices, and the
+// backward pass recomputes a head's weights from q and k, which costs one
+// more (T, hd)·(hd, T) product per head.
 func CausalSelfAttention(tp *Tape, qkv *Var, B, T, H int, dropout float32) *Var {
 	c3 := qkv.Value.Cols()
 	if c3%3 != 0 || qkv.Value.Rows() != B*T || (c3/3)%H != 0 {
@@ -34,30 +35,14 @@ func CausalSelfAttention(tp *Tape, qkv *Var, B, T, H int, dropout float32) *Var 
 	}
 
 	out := tp.NewVar(tp.AllocNoZero(B*T, a.C))
-	// probs (B, H, T, T): the causal softmax weights before dropout. In no-grad
-	// mode one (T, T) matrix per worker is enough.
 	workers := min(maxWorkers(), B*H)
-	var probs, scratch *tensor.Tensor
-	if tp.needsGrad() {
-		probs = tp.AllocNoZero(B*H, T, T)
-	} else {
-		probs = tp.AllocNoZero(workers, T, T)
-	}
-	if a.dropout > 0 {
-		scratch = tp.AllocNoZero(workers, T, T)
-	}
+	// Per worker: the weights P, and P after dropout.
+	scratch := tp.AllocNoZero(workers, 2, T, T)
 	parallelFor(B*H, workers, func(w, bh int) {
-		slot := bh
-		if !tp.needsGrad() {
-			slot = w
-		}
-		p := probs.Data[slot*T*T : (slot+1)*T*T]
-		var s []float32
-		if scratch != nil {
-			s = scratch.Data[w*T*T : (w+1)*T*T]
-		}
-		a.forward(bh, qkv.Value.Data, out.Value.Data, p, s)
+		s := scratch.Data[w*2*T*T : (w+1)*2*T*T]
+		a.forward(bh, qkv.Value.Data, out.Value.Data, s[:T*T], s[T*T:])
 	})
+	tp.release(scratch)
 	if !tp.needsGrad() {
 		return out
 	}
@@ -67,15 +52,14 @@ func CausalSelfAttention(tp *Tape, qkv *Var, B, T, H int, dropout float32) *Var 
 			return
 		}
 		dqkv := tp.Grad(qkv)
-		// Two (T, T) scratch matrices per worker: dP, and P after dropout.
-		work := tp.AllocNoZero(workers, 2, T, T)
+		// Per worker: P, dP, and P after dropout.
+		work := tp.AllocNoZero(workers, 3, T, T)
 		parallelFor(B*H, workers, func(w, bh int) {
-			s := work.Data[w*2*T*T : (w+1)*2*T*T]
-			a.backward(bh, qkv.Value.Data, out.Grad.Data, dqkv,
-				probs.Data[bh*T*T:(bh+1)*T*T], s[:T*T], s[T*T:])
+			s := work.Data[w*3*T*T : (w+1)*3*T*T]
+			a.backward(bh, qkv.Value.Data, out.Grad.Data, dqkv, s[:T*T], s[T*T:2*T*T],
+				s[2*T*T:])
 		})
 		tp.release(work)
-		tp.release(probs)
 	})
 	return out
 }
@@ -98,12 +82,11 @@ func (a *attention) offsets(bh int) (q, k, v, o int) {
 	return q, q + a.C, q + 2*a.C, b*a.T*a.C + h*a.hd
 }
 
-// forward computes head bh: p (T, T) gets the causal softmax of q·kᵀ·scale
-// (zero above the diagonal), and y = p'·v where p' is p after dropout,
-// built in s when dropout is on.
-func (a *attention) forward(bh int, qkv, y, p, s []float32) {
+// weights sets p (T, T) to the causal softmax of q·kᵀ·scale for head bh,
+// zero above the diagonal.
+func (a *attention) weights(bh int, qkv, p []float32) {
 	T, ld := a.T, 3*a.C
-	qo, ko, vo, oo := a.offsets(bh)
+	qo, ko, _, _ := a.offsets(bh)
 	tensor.Gemm(false, true, T, T, a.hd, a.scale, qkv[qo:], ld, qkv[ko:], ld, 0, p, T)
 	// Mask the future with −Inf, which the softmax turns into exact zeros.
 	// The SIMD softmax over whole rows costs less than a scalar one over
@@ -115,12 +98,19 @@ func (a *attention) forward(bh int, qkv, y, p, s []float32) {
 		}
 	}
 	tensor.Softmax(p, p, T, T)
+}
+
+// forward computes head bh: y = p'·v, where p (T, T) gets the attention
+// weights and p' is p after dropout, built in s when dropout is on.
+func (a *attention) forward(bh int, qkv, y, p, s []float32) {
+	a.weights(bh, qkv, p)
 	pd := p
 	if a.dropout > 0 {
 		a.applyDropout(bh, s, p)
 		pd = s
 	}
-	tensor.Gemm(false, false, T, a.hd, T, 1, pd, T, qkv[vo:], ld, 0, y[oo:], a.C)
+	_, _, vo, oo := a.offsets(bh)
+	tensor.Gemm(false, false, a.T, a.hd, a.T, 1, pd, a.T, qkv[vo:], 3*a.C, 0, y[oo:], a.C)
 }
 
 // applyDropout writes p with dropout applied into dst. Element (i, j) of
@@ -137,12 +127,13 @@ func (a *attention) applyDropout(bh int, dst, p []float32) {
 	}
 }
 
-// backward accumulates the gradient of head bh into dqkv given dy (B·T, C)
-// and the saved probabilities p, which it overwrites with dS. dp and pd are
-// (T, T) scratch.
+// backward accumulates the gradient of head bh into dqkv given dy (B·T, C).
+// p, dp and pd are (T, T) scratch: the recomputed weights, which become dS,
+// the weights' gradient, and the weights after dropout.
 func (a *attention) backward(bh int, qkv, dy, dqkv, p, dp, pd []float32) {
 	T, ld := a.T, 3*a.C
 	qo, ko, vo, oo := a.offsets(bh)
+	a.weights(bh, qkv, p)
 	keep := float32(1)
 	if a.dropout > 0 {
 		keep = 1 / (1 - a.dropout)
