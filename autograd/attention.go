@@ -14,10 +14,10 @@ import (
 //
 // Position i attends to positions 0..i of its own sequence with weights
 // softmax(q·kᵀ/√hd). On a tape with dropout > 0 those weights pass through
-// dropout. The op is fused and keeps no (B, H, T, T) tensor: each worker
-// goroutine works on one head at a time in (T, T) scratch matrices, and the
-// backward pass recomputes a head's weights from q and k, which costs one
-// more (T, hd)·(hd, T) product per head.
+// dropout. The op is fused and keeps no (B, H, T, T) tensor. Each worker
+// goroutine works on one head at a time in (T, T) scratch matrices. The
+// backward pass recomputes a head's weights from q and k, at the cost of
+// one more (T, hd)·(hd, T) product per head.
 func CausalSelfAttention(tp *Tape, qkv *Var, B, T, H int, dropout float32) *Var {
 	c3 := qkv.Value.Cols()
 	if c3%3 != 0 || qkv.Value.Rows() != B*T || (c3/3)%H != 0 {
