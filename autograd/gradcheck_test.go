@@ -146,6 +146,28 @@ func TestGradLinearResidual(t *testing.T) {
 	})
 }
 
+func TestGradLayerNormLinear(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 14))
+	x, g, bias := randParam(rng, "x", 4, 5), randParam(rng, "gain", 5), randParam(rng, "bias", 5)
+	w, b := randParam(rng, "w", 3, 5), randParam(rng, "b", 3)
+	checkGrad(t, []*Var{x, g, bias, w, b}, func(tp *Tape) *Var {
+		return LayerNormLinear(tp, x, g, bias, w, b, 1e-5)
+	})
+}
+
+func TestGradGELULinear(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 15))
+	res, x := randParam(rng, "res", 4, 3), randParam(rng, "x", 4, 6)
+	w, b := randParam(rng, "w", 3, 6), randParam(rng, "b", 3)
+	for i := range x.Value.Data {
+		x.Value.Data[i] *= 3
+	}
+	checkGrad(t, []*Var{res, x, w, b}, func(tp *Tape) *Var {
+		return GELULinear(tp, res, x, w, b)
+	})
+	checkGrad(t, []*Var{x, w}, func(tp *Tape) *Var { return GELULinear(tp, nil, x, w, nil) })
+}
+
 func TestGradEmbeddingRepeatedIDs(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 6))
 	table := randParam(rng, "table", 5, 3)

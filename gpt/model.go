@@ -115,8 +115,9 @@ func (m *Model) Forward(tp *autograd.Tape, ids []int, B, T int) *autograd.Var {
 	for _, b := range m.blocks {
 		x = b.Forward(tp, x, B, T)
 	}
-	x = m.lnF.Forward(tp, x)
-	return autograd.Linear(tp, x, m.wte.Weight, nil)
+	// The final LayerNorm is fused into the tied output head.
+	return autograd.LayerNormLinear(tp, x, m.lnF.Weight, m.lnF.Bias, m.wte.Weight, nil,
+		layers.LayerNormEps)
 }
 
 // Loss returns the mean cross-entropy of the next-token predictions for

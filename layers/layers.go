@@ -125,7 +125,13 @@ func (a *CausalSelfAttention) Forward(tp *autograd.Tape, x *autograd.Var, B, T i
 // Without dropout the sum is fused into the output projection.
 func (a *CausalSelfAttention) ForwardResidual(tp *autograd.Tape, res, x *autograd.Var,
 	B, T int) *autograd.Var {
-	qkv := a.CAttn.Forward(tp, x)
+	return a.attend(tp, res, a.CAttn.Forward(tp, x), B, T)
+}
+
+// attend runs attention and the output projection on qkv (B·T, 3C) and
+// adds res when it is not nil.
+func (a *CausalSelfAttention) attend(tp *autograd.Tape, res, qkv *autograd.Var,
+	B, T int) *autograd.Var {
 	y := autograd.CausalSelfAttention(tp, qkv, B, T, a.Heads, a.Dropout)
 	return projectResidual(tp, a.CProj, res, y, a.Dropout)
 }
@@ -173,8 +179,22 @@ func (m *MLP) Forward(tp *autograd.Tape, x *autograd.Var) *autograd.Var {
 
 // ForwardResidual returns res + Forward(x), or Forward(x) when res is nil.
 func (m *MLP) ForwardResidual(tp *autograd.Tape, res, x *autograd.Var) *autograd.Var {
-	h := autograd.GELU(tp, m.CFc.Forward(tp, x))
-	return projectResidual(tp, m.CProj, res, h, m.Dropout)
+	return m.activate(tp, res, m.CFc.Forward(tp, x))
+}
+
+// activate applies GELU and the output projection to the hidden layer h
+// (N, 4C) and adds res when it is not nil. The GELU output is recomputed in
+// the backward pass instead of stored.
+func (m *MLP) activate(tp *autograd.Tape, res, h *autograd.Var) *autograd.Var {
+	w, b := m.CProj.Weight, m.CProj.Bias
+	if res != nil && (tp == nil || m.Dropout == 0) {
+		return autograd.GELULinear(tp, res, h, w, b)
+	}
+	y := autograd.Dropout(tp, autograd.GELULinear(tp, nil, h, w, b), m.Dropout)
+	if res == nil {
+		return y
+	}
+	return autograd.Add(tp, res, y)
 }
 
 // Params returns c_fc's then c_proj's parameters.
@@ -202,8 +222,16 @@ func NewBlock(prefix string, c, heads int, dropout float32) *Block {
 
 // Forward maps the residual stream x (B·T, C) to (B·T, C).
 func (b *Block) Forward(tp *autograd.Tape, x *autograd.Var, B, T int) *autograd.Var {
-	x = b.Attn.ForwardResidual(tp, x, b.LN1.Forward(tp, x), B, T)
-	return b.MLP.ForwardResidual(tp, x, b.LN2.Forward(tp, x))
+	// Each LayerNorm is fused into the Linear that reads it, so that its
+	// output is recomputed in the backward pass instead of stored.
+	qkv := normLinear(tp, b.LN1, b.Attn.CAttn, x)
+	x = b.Attn.attend(tp, x, qkv, B, T)
+	return b.MLP.activate(tp, x, normLinear(tp, b.LN2, b.MLP.CFc, x))
+}
+
+// normLinear returns l(ln(x)).
+func normLinear(tp *autograd.Tape, ln *LayerNorm, l *Linear, x *autograd.Var) *autograd.Var {
+	return autograd.LayerNormLinear(tp, x, ln.Weight, ln.Bias, l.Weight, l.Bias, LayerNormEps)
 }
 
 // Params returns the block's parameters in GPT-2's order: ln_1, attn, ln_2,
