@@ -60,16 +60,19 @@ func LayerNormLinear(tp *Tape, x, gain, bias, w, b *Var, eps float32) *Var {
 	}
 	mean := tp.AllocNoZero(n)
 	rstd := tp.AllocNoZero(n)
+
 	normalize := func() *tensor.Tensor {
 		h := tp.AllocNoZero(n, in)
 		tensor.LayerNorm(h.Data, mean.Data, rstd.Data, x.Value.Data, gain.Value.Data,
 			bias.Value.Data, n, in, eps)
 		return h
 	}
+
 	y := tp.NewVar(tp.AllocNoZero(n, out))
 	h := normalize()
 	linearForward(y.Value.Data, h.Data, w, b, n, in, out, false)
 	tp.release(h)
+
 	if !tp.needsGrad() {
 		return y
 	}
