@@ -80,10 +80,13 @@ func LayerNormLinear(tp *Tape, x, gain, bias, w, b *Var, eps float32) *Var {
 		if y.Grad == nil {
 			return
 		}
+		// The weight gradient comes first, so that h is released before
+		// dh is allocated and the two can share a buffer.
 		h := normalize()
-		dh := tp.AllocNoZero(n, in)
-		linearBackward(tp, y.Grad.Data, h.Data, dh.Data, 0, w, b, n, in, out)
+		linearParamGrads(tp, y.Grad.Data, h.Data, w, b, n, in, out)
 		tp.release(h)
+		dh := tp.AllocNoZero(n, in)
+		linearInputGrad(y.Grad.Data, dh.Data, 0, w, n, in, out)
 		tensor.LayerNormBackward(tp.Grad(x), tp.Grad(gain), tp.Grad(bias), dh.Data,
 			x.Value.Data, mean.Data, rstd.Data, gain.Value.Data, n, in)
 		tp.release(dh)
@@ -121,11 +124,13 @@ func GELULinear(tp *Tape, res, x, w, b *Var) *Var {
 		if res != nil {
 			tensor.Axpy(tp.Grad(res), 1, dy)
 		}
+		// As in LayerNormLinear, g is released before dg is allocated.
 		g := tp.AllocNoZero(n, in)
 		tensor.GELU(g.Data, x.Value.Data)
-		dg := tp.AllocNoZero(n, in)
-		linearBackward(tp, dy, g.Data, dg.Data, 0, w, b, n, in, out)
+		linearParamGrads(tp, dy, g.Data, w, b, n, in, out)
 		tp.release(g)
+		dg := tp.AllocNoZero(n, in)
+		linearInputGrad(dy, dg.Data, 0, w, n, in, out)
 		tensor.GELUBackward(tp.Grad(x), x.Value.Data, dg.Data)
 		tp.release(dg)
 	})
@@ -170,9 +175,18 @@ func linearForward(y, x []float32, w, b *Var, n, in, out int, accumulate bool) {
 // dx = dy·W + dxBeta·dx, so dxBeta 1 accumulates and 0 overwrites.
 func linearBackward(tp *Tape, dy, x, dx []float32, dxBeta float32, w, b *Var,
 	n, in, out int) {
-	// dx (N, in) = dy (N, out) · W (out, in)
+	linearInputGrad(dy, dx, dxBeta, w, n, in, out)
+	linearParamGrads(tp, dy, x, w, b, n, in, out)
+}
+
+// linearInputGrad sets dx (N, in) = dy (N, out) · W (out, in) + dxBeta·dx.
+func linearInputGrad(dy, dx []float32, dxBeta float32, w *Var, n, in, out int) {
 	tensor.Gemm(false, false, n, in, out, 1, dy, out, w.Value.Data, in, dxBeta, dx, in)
-	// dW (out, in) += dyᵀ (out, N) · x (N, in)
+}
+
+// linearParamGrads accumulates dW (out, in) += dyᵀ (out, N) · x (N, in)
+// and db += Σ dy over rows.
+func linearParamGrads(tp *Tape, dy, x []float32, w, b *Var, n, in, out int) {
 	tensor.Gemm(true, false, out, in, n, 1, dy, out, x, in, 1, tp.Grad(w), in)
 	if b != nil {
 		tensor.ColSumAdd(tp.Grad(b), dy, n)
