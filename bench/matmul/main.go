@@ -6,10 +6,10 @@
 //
 //	go run ./bench/matmul
 //
-// It builds cmd/goushi, runs 'goushi bench matmul --json' and the numpy peer
-// script in turn for --rounds rounds, keeps the best GFLOP/s of each row
-// across rounds (the machine may be shared), and replaces the text between
-// the matmul markers in BENCHMARKS.md.
+// It builds cmd/goushi and, for each shape of 'goushi bench matmul', runs
+// goushi and then the numpy peer script, for --rounds rounds. It keeps the
+// best GFLOP/s of each row across rounds (the machine may be shared), and
+// replaces the text between the matmul markers in BENCHMARKS.md.
 package main
 
 import (
@@ -69,7 +69,7 @@ func run() error {
 		"Python interpreter that sees Debian's python3-numpy")
 	peer := flag.String("peer", "bench/matmul/sgemm_peer.py", "numpy peer script")
 	kernels := flag.String("kernels", "", "goushi kernel paths (default: every SIMD path here)")
-	rounds := flag.Int("rounds", 2, "alternating rounds of goushi and the peer; the best counts")
+	rounds := flag.Int("rounds", 3, "rounds over all shapes; the best call of each row counts")
 	minTime := flag.Duration("min-time", 300*time.Millisecond, "time spent on each row")
 	shapes := flag.String("shapes", "square,gpt,gemv", "shape sets: square, gpt, gemv")
 	out := flag.String("out", "BENCHMARKS.md", "file whose Matmul section is replaced")
@@ -93,8 +93,7 @@ func run() error {
 
 	threads := runtime.GOMAXPROCS(0)
 	threadList := []int{1, threads}
-	args := []string{"bench", "matmul", "--json", "--peak=false",
-		"--shapes", *shapes, "--min-time", minTime.String(),
+	args := []string{"bench", "matmul", "--json", "--peak=false", "--min-time", minTime.String(),
 		"--threads", "1," + strconv.Itoa(threads)}
 	if *kernels != "" {
 		args = append(args, "--kernels", *kernels)
@@ -105,34 +104,45 @@ func run() error {
 		}
 		args = append(args, "--kernels", strings.Join(paths, ","))
 	}
+	shapeList, err := runGoushi(bin, []string{"bench", "matmul", "--list", "--shapes", *shapes})
+	if err != nil {
+		return err
+	}
 
+	// Each shape runs on goushi and then on the peer before the next shape
+	// starts, so that both sides of a ratio see the same load on a shared
+	// machine; rounds repeat the whole list and the best call counts.
+	loadBefore := loadAverage()
 	best := map[resultKey]float64{}
 	var order []row // goushi rows in output order, from the first round
 	for r := 0; r < *rounds; r++ {
-		fmt.Fprintf(os.Stderr, "round %d/%d: goushi\n", r+1, *rounds)
-		rows, err := runGoushi(bin, args)
-		if err != nil {
-			return err
-		}
-		if r == 0 {
-			order = rows
-		}
-		for _, x := range rows {
-			keep(best, resultKey{key(x), x.Kernel, x.Threads}, x.GFLOPS)
-		}
-		for _, t := range threadList {
-			fmt.Fprintf(os.Stderr, "round %d/%d: numpy, %d threads\n", r+1, *rounds, t)
-			prow, err := runPeer(*python, *peer, order, t, *minTime)
+		fmt.Fprintf(os.Stderr, "round %d/%d\n", r+1, *rounds)
+		for _, s := range shapeList {
+			spec := fmt.Sprintf("%d,%d,%d,%s,%d", s.M, s.N, s.K, s.Op, max(s.Batch, 1))
+			rows, err := runGoushi(bin, append(args, "--shape", spec))
 			if err != nil {
 				return err
 			}
-			for _, x := range prow {
-				keep(best, resultKey{key(x), "openblas", t}, x.GFLOPS)
+			if r == 0 {
+				order = append(order, rows...)
+			}
+			for _, x := range rows {
+				keep(best, resultKey{key(x), x.Kernel, x.Threads}, x.GFLOPS)
+			}
+			for _, t := range threadList {
+				prow, err := runPeer(*python, *peer, []row{s}, t, *minTime)
+				if err != nil {
+					return err
+				}
+				for _, x := range prow {
+					keep(best, resultKey{key(x), "openblas", t}, x.GFLOPS)
+				}
 			}
 		}
 	}
+	load := fmt.Sprintf("%s before, %s after", loadBefore, loadAverage())
 
-	section := render(order, best, args, *python, *rounds)
+	section := render(order, best, append(args, "--shapes", *shapes), *python, *rounds, load)
 	if *dryRun {
 		fmt.Print(section)
 		return nil
@@ -236,14 +246,16 @@ func parseRows(data []byte) ([]row, error) {
 
 // render returns the Markdown between the markers: how the table was made
 // and one line per (shape, kernel, threads) with the OpenBLAS ratio.
-func render(order []row, best map[resultKey]float64, args []string, python string, rounds int) string {
+func render(order []row, best map[resultKey]float64, args []string, python string,
+	rounds int, load string) string {
 	var b strings.Builder
 	fmt.Fprintln(&b, beginMarker)
 	fmt.Fprintf(&b, "Measured %s on %s (%d cores), Go %s; peer: numpy %s with OpenBLAS "+
 		"through %s, OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset. "+
-		"Best call of each row over %d alternating rounds.\n\n",
+		"Each shape ran on goushi and then on the peer, in %d rounds; "+
+		"each row is the best call over all rounds. Load average (1 min): %s.\n\n",
 		time.Now().UTC().Format("2006-01-02"), cpuModel(), runtime.NumCPU(),
-		strings.TrimPrefix(runtime.Version(), "go"), numpyVersion(python), python, rounds)
+		strings.TrimPrefix(runtime.Version(), "go"), numpyVersion(python), python, rounds, load)
 	fmt.Fprintf(&b, "Command: `go run ./bench/matmul` (goushi side: `goushi %s`)\n\n",
 		strings.Join(args, " "))
 	fmt.Fprintln(&b, "| shape | batch | m | n | k | op | kernel | threads | goushi GFLOP/s | OpenBLAS GFLOP/s | ratio |")
@@ -266,6 +278,16 @@ func render(order []row, best map[resultKey]float64, args []string, python strin
 	}
 	fmt.Fprintln(&b, endMarker)
 	return b.String()
+}
+
+// loadAverage returns the 1-minute load average, which says how much other
+// work shared the machine during the run.
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.Fields(string(data))[0]
 }
 
 func cpuModel() string {

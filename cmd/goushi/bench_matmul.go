@@ -105,6 +105,9 @@ func benchMatmul(args []string) error {
 	minTime := fs.Duration("min-time", 300*time.Millisecond,
 		"time spent on each row; the best single call counts")
 	peak := fs.Bool("peak", true, "also measure each path's FMA peak and L1 microkernel speed")
+	only := fs.String("shape", "",
+		"measure only this product, given as m,n,k,op or m,n,k,op,batch (op: NN, NT, TN or TT)")
+	list := fs.Bool("list", false, "print the selected shapes as JSON Lines without measuring")
 	fs.SetOutput(os.Stderr)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -136,6 +139,24 @@ func benchMatmul(args []string) error {
 		default:
 			return fmt.Errorf("unknown shape set %q in --shapes; use some of square,gpt,gemv", name)
 		}
+	}
+
+	if *only != "" {
+		s, err := parseShape(*only, shapeList)
+		if err != nil {
+			return err
+		}
+		shapeList = []matmulShape{s}
+	}
+	if *list {
+		enc := json.NewEncoder(os.Stdout)
+		for _, s := range shapeList {
+			row := matmulRow{Batch: s.batch, M: s.m, N: s.n, K: s.k, Op: s.op, Shape: s.label}
+			if err := enc.Encode(row); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 
 	saved := tensor.KernelName()
@@ -177,6 +198,39 @@ func benchMatmul(args []string) error {
 
 // rowFormat lays out one table row; rows print as they are measured.
 const rowFormat = "%6s %6s %6s  %-2s  %-8s %7s %9s  %s\n"
+
+// parseShape reads m,n,k,op[,batch] and labels it after the matching shape
+// in known, or "custom".
+func parseShape(spec string, known []matmulShape) (matmulShape, error) {
+	f := strings.Split(spec, ",")
+	bad := fmt.Errorf("invalid --shape %q; use m,n,k,op or m,n,k,op,batch, e.g. 2048,768,256,NT", spec)
+	if len(f) != 4 && len(f) != 5 {
+		return matmulShape{}, bad
+	}
+	var dims [4]int
+	for i, x := range append(f[:3:3], append(f[4:], "1")[0]) {
+		v, err := strconv.Atoi(strings.TrimSpace(x))
+		if err != nil || v < 1 {
+			return matmulShape{}, bad
+		}
+		dims[i] = v
+	}
+	op := strings.ToUpper(strings.TrimSpace(f[3]))
+	if op != "NN" && op != "NT" && op != "TN" && op != "TT" {
+		return matmulShape{}, bad
+	}
+	s := matmulShape{m: dims[0], n: dims[1], k: dims[2], op: op, label: "custom"}
+	if dims[3] > 1 {
+		s.batch = dims[3]
+	}
+	for _, x := range known {
+		if x.m == s.m && x.n == s.n && x.k == s.k && x.op == s.op && x.batch == s.batch {
+			s.label = x.label
+			break
+		}
+	}
+	return s, nil
+}
 
 func parseKernels(list string) ([]string, error) {
 	var names []string
