@@ -117,7 +117,9 @@ func (tp *Tape) release(t *tensor.Tensor) {
 
 // Backward seeds the gradient of loss, a single-element variable, with 1
 // and runs the recorded closures in reverse order. Parameter gradients
-// accumulate, so calling Backward on several micro-batches sums them.
+// accumulate, so calling Backward on several micro-batches sums them. Run it
+// once per recorded step: ops such as CrossEntropy overwrite the values
+// they saved, so a second Backward before Reset gives wrong gradients.
 func (tp *Tape) Backward(loss *Var) {
 	tp.BackwardScaled(loss, 1)
 }
