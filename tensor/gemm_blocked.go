@@ -36,23 +36,32 @@ func gemmBlocked(ks *kernelSet, par bool, transA, transB bool, m, n, k int, alph
 		width := panels * nr
 
 		// Pack op(B)[:, jc:jc+nb]: slice s of depth kb starts at s*kc*width,
-		// and its panel q at a further q*kb*nr.
+		// and its panel q at a further q*kb*nr. A unit of work is one slice
+		// and a group of up to 8 panels.
+		groups := (panels + 7) / 8
 		packB := func(lo, hi int) {
 			for u := lo; u < hi; u++ {
-				s, q := u/panels, u%panels
+				s, g := u/groups, u%groups
 				pc := s * ks.kc
 				kb := min(ks.kc, k-pc)
-				j := jc + q*nr
-				off := pc*width + q*kb*nr
-				packBPanel(bp[off:off+kb*nr], transB, b, ldb, pc, kb, j, min(nr, n-j), nr)
+				q0, q1 := 8*g, min(8*g+8, panels)
+				if !transB {
+					packBRows(bp[pc*width:pc*width+kb*width], b, ldb, pc, kb, jc, n, q0, q1, nr)
+					continue
+				}
+				for q := q0; q < q1; q++ {
+					j := jc + q*nr
+					off := pc*width + q*kb*nr
+					packBPanel(bp[off:off+kb*nr], true, b, ldb, pc, kb, j, min(nr, n-j), nr)
+				}
 			}
 		}
 		if workers > 1 {
 			// At least 64K floats per range: packing runs at several
 			// floats per nanosecond, so a smaller B is not worth a handoff.
-			ParallelGrain(slices*panels, max(1, (1<<16)/(ks.kc*nr)), packB)
+			ParallelGrain(slices*groups, max(1, (1<<16)/(ks.kc*8*nr)), packB)
 		} else {
-			packB(0, slices*panels)
+			packB(0, slices*groups)
 		}
 
 		plan := planTasks(m, panels, mr, ks.mc, workers)
@@ -156,19 +165,14 @@ func macroKernel(ks *kernelSet, ap, bp, c []float32, ldc, i0, i1, jc, q0, q1, n,
 // mr-tall micro-panels: element (i, p) of tile t lands at t*kb*mr + p*mr + i.
 // Rows past the end of the block are zero.
 func packABlock(dst []float32, transA bool, a []float32, lda, i0, rows, p0, kb, mr int) {
+	if transA {
+		packABlockTrans(dst, a, lda, i0, rows, p0, kb, mr)
+		return
+	}
 	for t := 0; t*mr < rows; t++ {
 		d := dst[t*kb*mr : (t+1)*kb*mr]
 		i := i0 + t*mr
 		h := min(mr, rows-t*mr)
-		if transA {
-			for p := 0; p < kb; p++ {
-				src := a[(p0+p)*lda+i : (p0+p)*lda+i+h]
-				row := d[p*mr : p*mr+mr]
-				copy(row, src)
-				clear(row[h:])
-			}
-			continue
-		}
 		if h == mr && packRowsFast(d, a, lda, i, p0, kb, mr) {
 			continue
 		}
@@ -182,6 +186,41 @@ func packABlock(dst []float32, transA bool, a []float32, lda, i0, rows, p0, kb, 
 			for p := 0; p < kb; p++ {
 				d[p*mr+r] = 0
 			}
+		}
+	}
+}
+
+// packABlockTrans is packABlock for A stored transposed (k, m): the rows of
+// the block are contiguous in each row of A. It walks the rows of A in
+// order, each read once as one run of up to mc floats. Going tile by tile
+// instead would jump lda floats per step, which for a wide A (a weight
+// gradient dYᵀ·X with lda = 4096) misses the TLB on every step.
+func packABlockTrans(dst, a []float32, lda, i0, rows, p0, kb, mr int) {
+	tiles := (rows + mr - 1) / mr
+	for p := 0; p < kb; p++ {
+		src := a[(p0+p)*lda+i0 : (p0+p)*lda+i0+rows]
+		for t := 0; t < tiles; t++ {
+			h := min(mr, rows-t*mr)
+			row := dst[t*kb*mr+p*mr : t*kb*mr+p*mr+mr]
+			copy(row, src[t*mr:t*mr+h])
+			clear(row[h:])
+		}
+	}
+}
+
+// packBRows packs panels [q0, q1) of one kc slice of a row-major B (not
+// transposed) into dst, the slice's panels laid out as in gemmBlocked. It
+// walks the rows of B in order and copies each row's run of columns into
+// the panels, so that a B with a large ldb is read row by row.
+func packBRows(dst, b []float32, ldb, p0, kb, jc, n, q0, q1, nr int) {
+	for p := 0; p < kb; p++ {
+		src := b[(p0+p)*ldb:]
+		for q := q0; q < q1; q++ {
+			j := jc + q*nr
+			w := min(nr, n-j)
+			row := dst[q*kb*nr+p*nr : q*kb*nr+p*nr+nr]
+			copy(row, src[j:j+w])
+			clear(row[w:])
 		}
 	}
 }
