@@ -51,13 +51,15 @@ func CausalSelfAttention(tp *Tape, qkv *Var, B, T, H int, dropout float32) *Var 
 		if out.Grad == nil {
 			return
 		}
-		dqkv := tp.Grad(qkv)
+		// Each head writes its own q, k and v columns once, so a fresh
+		// gradient buffer needs no clearing.
+		dqkv, fresh := tp.gradBuffer(qkv)
 		// Per worker: P, dP, and P after dropout.
 		work := tp.AllocNoZero(workers, 3, T, T)
 		parallelFor(B*H, workers, func(w, bh int) {
 			s := work.Data[w*3*T*T : (w+1)*3*T*T]
-			a.backward(bh, qkv.Value.Data, out.Grad.Data, dqkv, s[:T*T], s[T*T:2*T*T],
-				s[2*T*T:])
+			a.backward(bh, qkv.Value.Data, out.Grad.Data, dqkv, beta(fresh), s[:T*T],
+				s[T*T:2*T*T], s[2*T*T:])
 		})
 		tp.release(work)
 	})
@@ -127,10 +129,12 @@ func (a *attention) applyDropout(bh int, dst, p []float32) {
 	}
 }
 
-// backward accumulates the gradient of head bh into dqkv given dy (B·T, C).
+// backward adds the gradient of head bh to dqkv given dy (B·T, C), or
+// overwrites dqkv's columns of the head when dBeta is 0.
 // p, dp and pd are (T, T) scratch: the recomputed weights, which become dS,
 // the weights' gradient, and the weights after dropout.
-func (a *attention) backward(bh int, qkv, dy, dqkv, p, dp, pd []float32) {
+func (a *attention) backward(bh int, qkv, dy, dqkv []float32, dBeta float32, p, dp,
+	pd []float32) {
 	T, ld := a.T, 3*a.C
 	qo, ko, vo, oo := a.offsets(bh)
 	a.weights(bh, qkv, p)
@@ -144,7 +148,7 @@ func (a *attention) backward(bh int, qkv, dy, dqkv, p, dp, pd []float32) {
 
 	// dP' = dY · Vᵀ and dV += P'ᵀ · dY.
 	tensor.Gemm(false, true, T, T, a.hd, 1, dy[oo:], a.C, qkv[vo:], ld, 0, dp, T)
-	tensor.Gemm(true, false, T, a.hd, T, 1, pd, T, dy[oo:], a.C, 1, dqkv[vo:], ld)
+	tensor.Gemm(true, false, T, a.hd, T, 1, pd, T, dy[oo:], a.C, dBeta, dqkv[vo:], ld)
 
 	// Softmax backward row by row, through the dropout mask when there is
 	// one: dS_ij = P_ij·(dP_ij − Σ_k P_ik·dP_ik), where dP = dP'·mask/(1−p).
@@ -169,6 +173,6 @@ func (a *attention) backward(bh int, qkv, dy, dqkv, p, dp, pd []float32) {
 
 	// p now contains dS (zero above the diagonal). dQ += dS·K·scale and
 	// dK += dSᵀ·Q·scale.
-	tensor.Gemm(false, false, T, a.hd, T, a.scale, p, T, qkv[ko:], ld, 1, dqkv[qo:], ld)
-	tensor.Gemm(true, false, T, a.hd, T, a.scale, p, T, qkv[qo:], ld, 1, dqkv[ko:], ld)
+	tensor.Gemm(false, false, T, a.hd, T, a.scale, p, T, qkv[ko:], ld, dBeta, dqkv[qo:], ld)
+	tensor.Gemm(true, false, T, a.hd, T, a.scale, p, T, qkv[qo:], ld, dBeta, dqkv[ko:], ld)
 }

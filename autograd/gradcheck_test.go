@@ -119,6 +119,17 @@ func TestGradAddSameVarTwice(t *testing.T) {
 	checkGrad(t, []*Var{a}, func(tp *Tape) *Var { return Add(tp, a, Scale(tp, a, 3)) })
 }
 
+// TestGradAddIntermediateTwice covers a gradient buffer that the first
+// consumer overwrites and the second adds to.
+func TestGradAddIntermediateTwice(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 16))
+	a := randParam(rng, "a", 5)
+	checkGrad(t, []*Var{a}, func(tp *Tape) *Var {
+		s := Scale(tp, a, 2)
+		return Add(tp, s, s)
+	})
+}
+
 func TestGradScale(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 3))
 	a := randParam(rng, "a", 2, 3)

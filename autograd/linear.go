@@ -19,7 +19,8 @@ func Linear(tp *Tape, x, w, b *Var) *Var {
 		if y.Grad == nil {
 			return
 		}
-		linearBackward(tp, y.Grad.Data, x.Value.Data, tp.Grad(x), 1, w, b, n, in, out)
+		dx, fresh := tp.gradBuffer(x)
+		linearBackward(tp, y.Grad.Data, x.Value.Data, dx, beta(fresh), w, b, n, in, out)
 	})
 	return y
 }
@@ -41,8 +42,10 @@ func LinearResidual(tp *Tape, res, x, w, b *Var) *Var {
 			return
 		}
 		dy := y.Grad.Data
-		tensor.Axpy(tp.Grad(res), 1, dy)
-		linearBackward(tp, dy, x.Value.Data, tp.Grad(x), 1, w, b, n, in, out)
+		dres, fresh := tp.gradBuffer(res)
+		addTo(dres, dy, fresh)
+		dx, fresh := tp.gradBuffer(x)
+		linearBackward(tp, dy, x.Value.Data, dx, beta(fresh), w, b, n, in, out)
 	})
 	return y
 }
@@ -122,7 +125,8 @@ func GELULinear(tp *Tape, res, x, w, b *Var) *Var {
 		}
 		dy := y.Grad.Data
 		if res != nil {
-			tensor.Axpy(tp.Grad(res), 1, dy)
+			dres, fresh := tp.gradBuffer(res)
+			addTo(dres, dy, fresh)
 		}
 		// As in LayerNormLinear, g is released before dg is allocated.
 		g := tp.AllocNoZero(n, in)

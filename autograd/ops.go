@@ -21,8 +21,10 @@ func Add(tp *Tape, a, b *Var) *Var {
 		if out.Grad == nil {
 			return
 		}
-		tensor.Axpy(tp.Grad(a), 1, out.Grad.Data)
-		tensor.Axpy(tp.Grad(b), 1, out.Grad.Data)
+		da, fresh := tp.gradBuffer(a)
+		addTo(da, out.Grad.Data, fresh)
+		db, fresh := tp.gradBuffer(b)
+		addTo(db, out.Grad.Data, fresh)
 	})
 	return out
 }

@@ -180,6 +180,36 @@ func (tp *Tape) Grad(v *Var) []float32 {
 	return v.Grad.Data
 }
 
+// gradBuffer returns the gradient data of v like Grad, but when v has no
+// gradient yet it allocates one without clearing it and reports fresh.
+// The caller must then overwrite every element instead of adding to it,
+// which saves clearing a buffer that is about to be written anyway.
+func (tp *Tape) gradBuffer(v *Var) (g []float32, fresh bool) {
+	if v.Grad == nil {
+		v.Grad = tp.AllocNoZero(v.Value.Shape...)
+		return v.Grad.Data, true
+	}
+	return v.Grad.Data, false
+}
+
+// addTo sets dst = x when fresh and dst += x otherwise.
+func addTo(dst, x []float32, fresh bool) {
+	if fresh {
+		copy(dst, x)
+	} else {
+		tensor.Axpy(dst, 1, x)
+	}
+}
+
+// beta returns the Gemm beta that overwrites a fresh gradient buffer and
+// accumulates into an existing one.
+func beta(fresh bool) float32 {
+	if fresh {
+		return 0
+	}
+	return 1
+}
+
 // needsGrad reports whether an op on tp should record a backward pass.
 func (tp *Tape) needsGrad() bool { return tp != nil }
 
