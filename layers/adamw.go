@@ -96,14 +96,23 @@ func (o *AdamW) Moments(name string) (m, v []float32) {
 
 // ClipGradNorm scales every gradient by maxNorm/norm when the global L2
 // norm of all gradients together exceeds maxNorm, and returns the norm
-// before clipping. A maxNorm of 0 or less only measures. The norm is
-// summed in float64, so it does not depend on how the sum is split.
+// before clipping. A maxNorm of 0 or less only measures. Each parameter's
+// sum of squares is taken in float64 on the worker pool, and the sums are
+// added in parameter order, so the norm is the same on every run.
 func ClipGradNorm(params []*autograd.Var, maxNorm float32) (norm float32) {
-	var ss float64
-	for _, p := range params {
-		for _, g := range p.Grad.Data {
-			ss += float64(g) * float64(g)
+	sums := make([]float64, len(params))
+	tensor.Parallel(len(params), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			var s float64
+			for _, g := range params[i].Grad.Data {
+				s += float64(g) * float64(g)
+			}
+			sums[i] = s
 		}
+	})
+	var ss float64
+	for _, s := range sums {
+		ss += s
 	}
 	n := math.Sqrt(ss)
 	if maxNorm > 0 && n > float64(maxNorm) {
