@@ -71,9 +71,11 @@ func decays(p *autograd.Var) bool { return len(p.Value.Shape) == 2 }
 
 // ZeroGrad clears every parameter's gradient.
 func (o *AdamW) ZeroGrad() {
-	for _, p := range o.params {
-		p.Grad.Zero()
-	}
+	tensor.Parallel(len(o.params), func(lo, hi int) {
+		for _, p := range o.params[lo:hi] {
+			p.Grad.Zero()
+		}
+	})
 }
 
 // StepCount returns the number of Steps taken, which drives the bias
