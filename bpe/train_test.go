@@ -124,7 +124,7 @@ func TestTrainPairCountsMatchRecount(t *testing.T) {
 			fresh := recountPairs(st)
 			for k, c := range fresh {
 				pi, ok := st.pairIndex[k]
-				if c >= minFreq && !ok {
+				if c >= st.floor && !ok {
 					t.Fatalf("seed %d merge %d: pair %x with count %d is not tracked",
 						seed, merges, k, c)
 				}
@@ -146,6 +146,44 @@ func TestTrainPairCountsMatchRecount(t *testing.T) {
 		}
 		if merges < 20 {
 			t.Errorf("seed %d: only %d merges; the corpus is too small to test", seed, merges)
+		}
+	}
+}
+
+func TestTrainFloorKeepsMerges(t *testing.T) {
+	// Tracking only pairs above a floor, and rescanning when the best
+	// pair falls below it, must give the merges of a full pair table.
+	corpora := [][]string{sampleCorpus(), append(randomCorpus(31, 400, 120), sampleCorpus()...)}
+	for seed := uint64(40); seed < 44; seed++ {
+		corpora = append(corpora, randomCorpus(seed, 300, 100))
+	}
+	for i, docs := range corpora {
+		for _, minFreq := range []int{1, 2, 3} {
+			opts := TrainOptions{VocabSize: 256 + 400, MinFrequency: minFreq}
+			rescans := 0
+			floor := int64(-1)
+			hooks := trainHooks{afterMerge: func(st *trainState) {
+				if st.floor != floor {
+					rescans++
+					floor = st.floor
+				}
+			}}
+			got, err := train(docs, opts, hooks)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := train(docs, opts, trainHooks{noFloor: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got.Merges(), want.Merges()) {
+				t.Errorf("corpus %d min frequency %d: merges differ from the full table",
+					i, minFreq)
+			}
+			if rescans < 2 {
+				t.Errorf("corpus %d min frequency %d: floor changed %d times; want a rescan",
+					i, minFreq, rescans)
+			}
 		}
 	}
 }
