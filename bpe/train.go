@@ -506,8 +506,8 @@ func (st *trainState) raiseFloor(minFreq int64) {
 
 // floorDivisor sets how far lowerFloor drops the floor below the best
 // tracked count. A smaller divisor tracks fewer pairs but rescans the
-// words more often; with 4, a 16,000 vocab on 22 MB of Chinese rescans
-// about ten times and tracks about 5% of the pairs a full table holds.
+// words more often. With 4, training a vocab of 16,000 on 22 MB of
+// Chinese rescans 6 times and tracks 34,000 pairs instead of 1.4 million.
 const floorDivisor = 4
 
 // sketchBits is log2 of the number of counters in lowerFloor's sketch.
