@@ -5,9 +5,13 @@ import "math"
 // LayerNorm normalises each row of x (rows, cols) to zero mean and unit
 // variance, then applies gamma and beta (cols). It stores the row mean and
 // reciprocal standard deviation (rows) for the backward pass. The variance
-// is computed in two passes around the mean, never as E[x²]−E[x]², and
-// both passes sum in float64, so rows with a mean far above their spread
-// (4e4 ± 1, say) keep their precision.
+// is computed in two passes around the mean, never as E[x²]−E[x]².
+//
+// Rows whose mean is far above their spread (4e4 ± 1, say) would lose
+// their precision to a float32 mean, which is off by up to half an ulp of
+// the mean (0.002 at 4e4). So each row is first shifted by its first
+// element: the differences are exact or nearly so, both passes sum them in
+// float64, and x − mean is formed from the shifted values.
 func LayerNorm(out, mean, rstd, x, gamma, beta []float32, rows, cols int, eps float32) {
 	checkLen("LayerNorm", rows*cols, len(x), len(out))
 	checkLen("LayerNorm", rows, len(mean), len(rstd))
@@ -16,47 +20,54 @@ func LayerNorm(out, mean, rstd, x, gamma, beta []float32, rows, cols int, eps fl
 		for r := lo; r < hi; r++ {
 			in := x[r*cols : (r+1)*cols]
 			o := out[r*cols : (r+1)*cols]
-			mu, rs := meanRstd(in, eps)
+			shift, dm, rs := shiftedMoments(in, eps)
 			g, b := gamma[:len(in)], beta[:len(in)]
 			for j, v := range in {
-				o[j] = (v-mu)*rs*g[j] + b[j]
+				o[j] = ((v-shift)-dm)*rs*g[j] + b[j]
 			}
-			mean[r] = mu
+			mean[r] = float32(float64(shift) + float64(dm))
 			rstd[r] = rs
 		}
 	})
 }
 
-// meanRstd returns the mean of row and 1/sqrt(variance+eps), both passes
-// summed in float64.
-func meanRstd(row []float32, eps float32) (float32, float32) {
+// shiftedMoments returns the shift (row[0]), the mean of row minus the
+// shift, and 1/sqrt(variance+eps), with both passes summed in float64.
+func shiftedMoments(row []float32, eps float32) (shift, dm, rs float32) {
+	if len(row) == 0 {
+		return 0, 0, 0
+	}
+	shift = row[0]
 	var s0, s1 float64
 	j := 0
 	for ; j+2 <= len(row); j += 2 {
-		s0 += float64(row[j])
-		s1 += float64(row[j+1])
+		s0 += float64(row[j] - shift)
+		s1 += float64(row[j+1] - shift)
 	}
 	if j < len(row) {
-		s0 += float64(row[j])
+		s0 += float64(row[j] - shift)
 	}
 	mu := (s0 + s1) / float64(len(row))
 	var q0, q1 float64
 	j = 0
 	for ; j+2 <= len(row); j += 2 {
-		d0 := float64(row[j]) - mu
-		d1 := float64(row[j+1]) - mu
+		d0 := float64(row[j]-shift) - mu
+		d1 := float64(row[j+1]-shift) - mu
 		q0 += d0 * d0
 		q1 += d1 * d1
 	}
 	if j < len(row) {
-		d := float64(row[j]) - mu
+		d := float64(row[j]-shift) - mu
 		q0 += d * d
 	}
-	return float32(mu), float32(1 / math.Sqrt((q0+q1)/float64(len(row))+float64(eps)))
+	return shift, float32(mu), float32(1 / math.Sqrt((q0+q1)/float64(len(row))+float64(eps)))
 }
 
 // LayerNormBackward accumulates into dx (rows, cols), dgamma and dbeta
 // (cols) the gradients of LayerNorm given dout and the saved mean and rstd.
+// It uses rstd as saved but recomputes each row's mean in LayerNorm's
+// shifted form, because the saved float32 mean is too coarse for rows whose
+// mean is far above their spread; mean is checked for length only.
 // Rows are split into a number of blocks that depends only on the shape,
 // and the blocks' dgamma and dbeta are added in order, so results do not
 // depend on the number of workers.
@@ -93,10 +104,11 @@ func layerNormBackwardRows(dx, dgamma, dbeta, dout, x, mean, rstd, gamma []float
 		in := x[r*cols : (r+1)*cols]
 		g := dout[r*cols : (r+1)*cols]
 		d := dx[r*cols : (r+1)*cols]
-		mu, rs := mean[r], rstd[r]
+		shift, dm := shiftedMean(in)
+		rs := rstd[r]
 		var sumG, sumGX float32
 		for j := range in {
-			xhat := (in[j] - mu) * rs
+			xhat := ((in[j] - shift) - dm) * rs
 			dn := g[j] * gamma[j]
 			sumG += dn
 			sumGX += dn * xhat
@@ -106,9 +118,23 @@ func layerNormBackwardRows(dx, dgamma, dbeta, dout, x, mean, rstd, gamma []float
 		sumG /= float32(cols)
 		sumGX /= float32(cols)
 		for j := range in {
-			xhat := (in[j] - mu) * rs
+			xhat := ((in[j] - shift) - dm) * rs
 			dn := g[j] * gamma[j]
 			d[j] += (dn - sumG - xhat*sumGX) * rs
 		}
 	}
+}
+
+// shiftedMean returns row[0] and the mean of row minus row[0], summed in
+// float64: the first pass of shiftedMoments.
+func shiftedMean(row []float32) (shift, dm float32) {
+	if len(row) == 0 {
+		return 0, 0
+	}
+	shift = row[0]
+	var s float64
+	for _, v := range row {
+		s += float64(v - shift)
+	}
+	return shift, float32(s / float64(len(row)))
 }
