@@ -47,6 +47,9 @@ var avx2Kernels = &kernelSet{
 	scale:     scaleAVX2,
 	expSum:    expSumAVX2,
 	max:       maxAVX2,
+	gelu:      geluAVX2,
+	geluBack:  geluBackAVX2,
+	adamw:     adamwAVX2,
 	peak:      func(n int) { fmaLoopAVX2(n) },
 	peakFlops: 192,
 }

@@ -68,3 +68,18 @@ func maxAVX512(x *float32, n int) float32
 //
 //go:noescape
 func maxAVX2(x *float32, n int) float32
+
+// geluAVX2 is geluAVX512 with n a multiple of 8.
+//
+//go:noescape
+func geluAVX2(dst, x *float32, n int)
+
+// geluBackAVX2 is geluBackAVX512 with n a multiple of 8.
+//
+//go:noescape
+func geluBackAVX2(dx, x, dout *float32, n int)
+
+// adamwAVX2 is adamwAVX512 with n a multiple of 8.
+//
+//go:noescape
+func adamwAVX2(param, grad, mom, vel *float32, n int, hp *[9]float32)
