@@ -118,7 +118,8 @@ func parseTrainFlags(args []string) (*trainFlags, error) {
 		"layers": &cfg.Layers, "heads": &cfg.Heads, "embd": &cfg.Embd} {
 		v := *f.dims[name]
 		if v < 0 {
-			return nil, fmt.Errorf("--%s %d must be positive", name, v)
+			return nil, fmt.Errorf("--%s %d is invalid; use a positive value, or 0 for "+
+				"the preset's", name, v)
 		}
 		if v > 0 {
 			*dst = v

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/goushi/goushi/gpt"
 )
@@ -144,5 +145,68 @@ func TestBenchTrainJSON(t *testing.T) {
 	if want := float64(cores) * 32 * 2; r.PeakGFLOPS != want {
 		t.Errorf("peak %v GFLOP/s, want %d cores × 32 FLOPs × 2 GHz = %v", r.PeakGFLOPS, cores,
 			want)
+	}
+}
+
+func TestParseStyleFloors(t *testing.T) {
+	got, err := parseStyleFloors("抽象=0.25, 宋词=0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got["抽象"] != 0.25 || got["宋词"] != 0.1 {
+		t.Errorf("floors = %v, want 抽象 0.25 and 宋词 0.1", got)
+	}
+	if got, err := parseStyleFloors(""); err != nil || len(got) != 0 {
+		t.Errorf("empty floors = %v, %v; want none", got, err)
+	}
+	for _, bad := range []string{"抽象", "抽象=x", "=0.1", "抽象=1.5", "抽象=-0.1"} {
+		if _, err := parseStyleFloors(bad); err == nil {
+			t.Errorf("parseStyleFloors(%q) succeeded, want an error", bad)
+		}
+	}
+}
+
+func TestTrainFlagErrors(t *testing.T) {
+	var stderr bytes.Buffer
+	trainStderr = &stderr
+	defer func() { trainStderr = os.Stderr }()
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--preset", "huge"}, "huge"},
+		{[]string{"--embd", "-4"}, "--embd -4"},
+		{[]string{"--heads", "3"}, "divisible"},
+		{[]string{"--steps", "-1"}, "--steps -1"},
+		{[]string{"--time", "0s"}, "--time"},
+		{[]string{"--progress", "fancy"}, "fancy"},
+		{[]string{"extra"}, "extra"},
+	}
+	for _, c := range cases {
+		_, err := parseTrainFlags(c.args)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("train %v: error %v, want one mentioning %q", c.args, err, c.want)
+		}
+	}
+}
+
+func TestDefaultRunDir(t *testing.T) {
+	dir := t.TempDir()
+	step := filepath.Join(dir, "step-000100")
+	if err := os.Mkdir(step, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "latest")
+	if err := os.Symlink("step-000100", link); err != nil {
+		t.Fatal(err)
+	}
+	real, _ := filepath.EvalSymlinks(dir)
+	if got := defaultRunDir("small", link, time.Now()); got != real {
+		t.Errorf("run dir of %s = %s, want %s", link, got, real)
+	}
+	now := time.Date(2026, 12, 4, 15, 4, 5, 0, time.UTC)
+	if got, want := defaultRunDir("tiny", "", now), filepath.Join("runs",
+		"tiny-20261204-150405"); got != want {
+		t.Errorf("new run dir = %s, want %s", got, want)
 	}
 }
