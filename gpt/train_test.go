@@ -307,3 +307,38 @@ func TestEvaluateStreamByHand(t *testing.T) {
 		t.Errorf("bits per byte %.6f, want %.6f", bpb, wantBPB)
 	}
 }
+
+// TestTrainerSavesOnCancel cancels the context during step 2, as Ctrl-C
+// does, and expects a checkpoint of step 2 and no evaluation of it.
+func TestTrainerSavesOnCancel(t *testing.T) {
+	corpusPath := writeTestCorpus(t, 40)
+	out := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	o := tinyTrainOptions(t, corpusPath, out, 50)
+	o.Progress = func(e TrainEvent) {
+		if e.Kind == TrainStep && e.Step == 2 {
+			cancel()
+		}
+	}
+	tr, err := NewTrainer(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	res, err := tr.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Interrupted || res.Step != 2 {
+		t.Fatalf("run stopped at step %d (interrupted %v), want 2", res.Step, res.Interrupted)
+	}
+	if want := filepath.Join(out, stepDirName(2)); res.Latest != want {
+		t.Errorf("latest checkpoint %s, want %s", res.Latest, want)
+	}
+	st := loadState(t, res.Latest)
+	if st.Step != 2 || len(st.LossHistory.Val) != 0 {
+		t.Errorf("saved step %d with %d evaluations, want step 2 and none", st.Step,
+			len(st.LossHistory.Val))
+	}
+}
