@@ -39,9 +39,9 @@ func CrossEntropy(tp *Tape, logits *Var, targets []int) *Var {
 	// rowLoss (N) gets −log p[target] per row, summed in float64 below.
 	rowLoss := tp.AllocNoZero(n)
 	z := logits.Value.Data
-	workers := min(maxWorkers(), (n+63)/64)
-	parallelFor(workers, workers, func(_, w int) {
-		lo, hi := w*n/workers, (w+1)*n/workers
+	// A task of rowGrain rows is at least 64k logits, tens of microseconds.
+	rowGrain := max(1, (1<<16)/max(v, 1))
+	tensor.ParallelGrain(n, rowGrain, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			rowLoss.Data[r] = 0
 			if targets[r] == IgnoreIndex {
@@ -77,8 +77,7 @@ func CrossEntropy(tp *Tape, logits *Var, targets []int) *Var {
 			logits.Grad = logits.Value
 		}
 		dz := logits.Grad.Data
-		parallelFor(workers, workers, func(_, w int) {
-			lo, hi := w*n/workers, (w+1)*n/workers
+		tensor.ParallelGrain(n, rowGrain, func(lo, hi int) {
 			for r := lo; r < hi; r++ {
 				row := z[r*v : (r+1)*v]
 				t := targets[r]

@@ -1,40 +1,26 @@
 package autograd
 
-import (
-	"runtime"
-	"sync"
-	"sync/atomic"
-)
+import "github.com/goushi/goushi/tensor"
 
-// maxWorkers returns the number of goroutines parallelFor may use.
-func maxWorkers() int { return runtime.GOMAXPROCS(0) }
+// maxWorkers returns the number of goroutines that can run parts of one
+// parallel call at the same time: the workers of package tensor's pool.
+func maxWorkers() int { return tensor.Workers() }
 
-// parallelFor runs fn(w, i) for every i in [0, n) on at most workers
-// goroutines, w being the worker's index in [0, workers) so fn can use
-// per-worker scratch. Items are handed out one at a time because each is a
-// whole attention head, large enough to amortise the atomic counter.
-func parallelFor(n, workers int, fn func(w, i int)) {
-	workers = max(1, min(workers, n))
-	if workers == 1 {
-		for i := 0; i < n; i++ {
-			fn(0, i)
+// parallelFor runs fn(w, i) for every i in [0, n) on package tensor's
+// worker pool, one index per task, because each index is a whole attention
+// head. w is a scratch slot in [0, slots) that no other running call of fn
+// holds; slots must be at least min(n, maxWorkers()), since the pool runs
+// that many parts of a call at once.
+func parallelFor(n, slots int, fn func(w, i int)) {
+	free := make(chan int, slots)
+	for w := 0; w < slots; w++ {
+		free <- w
+	}
+	tensor.Parallel(n, func(lo, hi int) {
+		w := <-free
+		for i := lo; i < hi; i++ {
+			fn(w, i)
 		}
-		return
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	wg.Add(workers)
-	for w := 0; w < workers; w++ {
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				fn(w, i)
-			}
-		}()
-	}
-	wg.Wait()
+		free <- w
+	})
 }
