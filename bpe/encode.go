@@ -183,20 +183,41 @@ type cacheSlot struct {
 	ids   []int32
 }
 
-// mergeShort applies the merges to p by repeatedly merging the adjacent
-// pair of lowest rank, the leftmost one on ties. ranks[i] caches the
-// merged id of (syms[i], syms[i+1]), so each merge costs one scan for the
-// minimum and two table lookups.
+// mergeShort applies the merges to p, from the precomputed tokens of its
+// characters when the Han fast path allows it and from its bytes
+// otherwise.
 func (e *encoder) mergeShort(p string) []int32 {
-	t := e.t
+	if len(p) >= 6 && e.t.hanFast() != nil {
+		if syms, ok := e.initHan(p); ok {
+			ranks := e.ranks[:0]
+			for i := 0; i+1 < len(syms); i++ {
+				ranks = append(ranks, noMerge(e.t.mergedID(syms[i], syms[i+1])))
+			}
+			return e.mergeLoop(syms, ranks)
+		}
+	}
+	return e.mergeBytes(p)
+}
+
+// mergeBytes applies the merges to the bytes of p.
+func (e *encoder) mergeBytes(p string) []int32 {
 	syms := e.syms[:0]
 	for i := 0; i < len(p); i++ {
 		syms = append(syms, int32(p[i]))
 	}
 	ranks := e.ranks[:0]
 	for i := 0; i+1 < len(p); i++ {
-		ranks = append(ranks, noMerge(t.bytePairs[int(p[i])<<8|int(p[i+1])]))
+		ranks = append(ranks, noMerge(e.t.bytePairs[int(p[i])<<8|int(p[i+1])]))
 	}
+	return e.mergeLoop(syms, ranks)
+}
+
+// mergeLoop repeatedly merges the adjacent pair of lowest rank, the
+// leftmost one on ties. ranks[i] caches the merged id of (syms[i],
+// syms[i+1]), so each merge costs one scan for the minimum and two table
+// lookups. This is O(n²) and meant for short pieces.
+func (e *encoder) mergeLoop(syms, ranks []int32) []int32 {
+	t := e.t
 	for {
 		best, at := int32(math.MaxInt32), -1
 		for i, r := range ranks {

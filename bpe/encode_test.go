@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // roundTripCases are byte strings that decoding the encoding must return
@@ -232,5 +233,77 @@ func TestTokenizerAccessors(t *testing.T) {
 	}
 	if got := tok.TokenBytes(600); got != nil {
 		t.Errorf("TokenBytes(600) = %q, want nil", got)
+	}
+}
+
+func TestHanFastPathMatchesReference(t *testing.T) {
+	// Words whose characters occur only together (鹧鸪, 蝴蝶, ...) tie the
+	// merge of a whole character with the head of the next against the
+	// completion of that next character, so the vocabulary gets tokens
+	// that cross characters and the table must mark characters unsafe.
+	r := rand.New(rand.NewPCG(5, 6))
+	words := []string{"鹧鸪", "蝴蝶", "葡萄", "枇杷", "琵琶", "的", "一", "是", "不", "了",
+		"人", "我", "在", "有", "他", "这", "中", "大", "来", "上"}
+	piece := func(n int) string {
+		var b strings.Builder
+		if r.IntN(4) == 0 {
+			b.WriteByte(' ')
+		}
+		for range n {
+			b.WriteString(words[r.IntN(len(words))])
+		}
+		return b.String()
+	}
+	var docs []string
+	for range 400 {
+		docs = append(docs, piece(2+r.IntN(12)))
+	}
+	tok, err := Train(docs, TrainOptions{VocabSize: 256 + 600, MinFrequency: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.hanFast() == nil {
+		t.Fatal("Han fast path is off for this vocabulary; want it on")
+	}
+	cross, unsafe := 0, 0
+	for id := 256; id < len(tok.tokens); id++ {
+		if b := tok.tokens[id]; !utf8.Valid(b) && !withinOneChar(b) {
+			cross++
+		}
+	}
+	for _, u := range tok.hanFast().unsafe {
+		if u {
+			unsafe++
+		}
+	}
+	if cross == 0 || unsafe == 0 {
+		t.Fatalf("%d cross-character tokens, %d unsafe characters; want both above 0",
+			cross, unsafe)
+	}
+	for range 2000 {
+		text := piece(1 + r.IntN(20))
+		if got, want := tok.Encode(text), referenceEncode(tok, text); !slices.Equal(got, want) {
+			t.Fatalf("Encode(%q) = %v, reference %v", text, got, want)
+		}
+	}
+}
+
+func TestWithinOneChar(t *testing.T) {
+	cases := []struct {
+		b    string
+		want bool
+	}{
+		{"\xe4\xb8", true},  // head of 中
+		{"\xb8\xad", true},  // tail of 中
+		{"\xad", true},      // last byte
+		{"中", true},         // a whole character is within one character
+		{"\xad\xe4", false}, // tail of one character and head of the next
+		{"\xe4\xb8\xad\xe4", false},
+		{"a\xe4", false},
+	}
+	for _, tc := range cases {
+		if got := withinOneChar([]byte(tc.b)); got != tc.want {
+			t.Errorf("withinOneChar(%q) = %v, want %v", tc.b, got, tc.want)
+		}
 	}
 }

@@ -22,6 +22,8 @@ type Tokenizer struct {
 	// ranks maps any other pair to its merged id.
 	bytePairs []int32
 	ranks     *pairTable
+	han       *hanTable // built on first use; nil when the Han fast path is off
+	hanOnce   sync.Once
 
 	encoders sync.Pool // *encoder
 }
@@ -109,6 +111,13 @@ func (t *Tokenizer) Merges() [][2]int {
 // IsSpecial reports whether id is a special token.
 func (t *Tokenizer) IsSpecial(id int) bool {
 	return id >= len(t.tokens) && id < t.VocabSize()
+}
+
+// hanFast returns the Han fast-path table, building it on first use
+// (about a millisecond), or nil when the fast path is off.
+func (t *Tokenizer) hanFast() *hanTable {
+	t.hanOnce.Do(func() { t.han = buildHanTable(t) })
+	return t.han
 }
 
 // mergedID returns the id that merges a and b, or -1.
