@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -119,12 +120,11 @@ func TestBrowser(t *testing.T) {
 		ck, err := gpt.LoadCheckpoint(dir)
 		require.NoError(t, err)
 		base, card = FromCheckpoint(ck)
-		style = ""
-		if len(card.Styles) > 0 {
-			style = card.Styles[0]
+		if !slices.Contains(card.Styles, style) {
+			style = ""
 		}
 	}
-	gen := &pacedGenerator{Generator: base, delay: 40 * time.Millisecond,
+	gen := &pacedGenerator{Generator: base, delay: 60 * time.Millisecond,
 		hold: make(chan struct{}), cancel: make(chan struct{})}
 	srv := New(gen, card, Options{Concurrency: 1, MaxQueue: 4, Logger: discardLogger()})
 	ts := httptest.NewServer(srv)
@@ -242,12 +242,6 @@ func TestBrowser(t *testing.T) {
 	first := text("#output .generated")
 	waitFor("more text arrives",
 		`document.querySelector("#output .generated").textContent.length > `+strconv.Itoa(len([]rune(first))))
-	if path := os.Getenv("GOUSHI_SCREENSHOT"); path != "" {
-		run("let more text arrive", chromedp.Sleep(1500*time.Millisecond))
-		require.NoError(t, os.WriteFile(path, screenshot(), 0o644))
-		t.Logf("screenshot written to %s", path)
-	}
-
 	click("#stop")
 	waitFor("Stop takes effect", `document.getElementById("stop").disabled`)
 	assert.Contains(t, text("#status"), "已停止")
@@ -302,6 +296,14 @@ func TestBrowser(t *testing.T) {
 		assert.NotEmpty(t, credits)
 	}
 	click(`#card button[type="submit"]`)
+
+	if path := os.Getenv("GOUSHI_SCREENSHOT"); path != "" {
+		click("#generate")
+		run("let text stream in", chromedp.Sleep(2500*time.Millisecond))
+		require.NoError(t, os.WriteFile(path, screenshot(), 0o644))
+		t.Logf("screenshot written to %s", path)
+		waitFor("the generation ends", `!document.getElementById("generate").disabled`)
+	}
 
 	// English labels.
 	click("#lang")

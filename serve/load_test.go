@@ -2,6 +2,7 @@ package serve
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -26,7 +27,7 @@ type loadResult struct {
 	failures   []string        // anything else
 	firstToken []time.Duration // request sent to first data chunk, completed requests
 	total      []time.Duration // request sent to [DONE], completed requests
-	tokens     int             // chunks received
+	tokens     int             // completion tokens, from the usage chunks
 }
 
 // runLoad starts clients streaming requests with body at once and waits
@@ -82,7 +83,7 @@ func runLoad(t testing.TB, client *http.Client, url, body string, clients int,
 			}
 
 			var first time.Duration
-			chunks, done := 0, false
+			chunks, tokens, done := 0, 0, false
 			sc := newLineScanner(resp.Body)
 			for sc.Scan() {
 				line := sc.Text()
@@ -93,9 +94,18 @@ func runLoad(t testing.TB, client *http.Client, url, body string, clients int,
 					done = true
 					break
 				}
-				if strings.Contains(line, `"error"`) {
-					fail("client %d: %s", i, line)
+				var chunk struct {
+					Usage *usage       `json:"usage"`
+					Error *errorDetail `json:"error"`
+				}
+				if err := json.Unmarshal([]byte(line[len("data: "):]), &chunk); err != nil ||
+					chunk.Error != nil {
+					fail("client %d: chunk %s (%v)", i, line, err)
 					return
+				}
+				if chunk.Usage != nil {
+					tokens += chunk.Usage.CompletionTokens
+					continue
 				}
 				if chunks == 0 {
 					first = time.Since(sent)
@@ -108,7 +118,7 @@ func runLoad(t testing.TB, client *http.Client, url, body string, clients int,
 			}
 			mu.Lock()
 			res.completed++
-			res.tokens += chunks
+			res.tokens += tokens
 			res.firstToken = append(res.firstToken, first)
 			res.total = append(res.total, time.Since(sent))
 			mu.Unlock()
@@ -224,7 +234,7 @@ func BenchmarkLoad32Streams(b *testing.B) {
 	defer ts.Close()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
 	body := `{"prompt":"家人们谁懂啊","max_tokens":64,"stream":true,"temperature":0.8,` +
-		`"seed":1}`
+		`"seed":1,"stream_options":{"include_usage":true}}`
 
 	var all loadResult
 	var elapsed time.Duration
