@@ -62,9 +62,10 @@ type Tape struct {
 // NewTape returns an empty tape.
 func NewTape() *Tape { return &Tape{} }
 
-// Reset drops the recorded ops and rewinds the arena, keeping every buffer
-// for reuse by the next step. Values and gradients produced by ops on this
-// tape before the Reset become invalid, because the next step overwrites them.
+// Reset drops the recorded ops and returns every buffer to the arena for
+// reuse by the next step. Variables, values and gradients produced by ops
+// on this tape before the Reset become invalid, because the next step
+// overwrites them.
 func (tp *Tape) Reset() {
 	clear(tp.backward)
 	tp.backward = tp.backward[:0]
@@ -79,8 +80,8 @@ func (tp *Tape) Reset() {
 // Len returns the number of ops recorded since the last Reset.
 func (tp *Tape) Len() int { return len(tp.backward) }
 
-// ArenaBytes returns the bytes held by the arena: the memory that the
-// intermediate values and gradients of one step occupy at its peak.
+// ArenaBytes returns the bytes held by the arena. After a step, that is
+// about the peak memory of the step's intermediate values and gradients.
 func (tp *Tape) ArenaBytes() int { return tp.arena.bytes() }
 
 // Push records fn to be run during Backward after every op pushed later.
