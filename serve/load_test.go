@@ -30,10 +30,10 @@ type loadResult struct {
 	tokens     int             // completion tokens, from the usage chunks
 }
 
-// runLoad starts clients streaming requests with body at once and waits
-// for all of them, each bounded by timeout.
-func runLoad(t testing.TB, client *http.Client, url, body string, clients int,
-	timeout time.Duration) loadResult {
+// runLoad starts clients streaming requests at once, client i sending
+// body(i), and waits for all of them, each bounded by timeout.
+func runLoad(t testing.TB, client *http.Client, url string, body func(i int) string,
+	clients int, timeout time.Duration) loadResult {
 
 	var (
 		mu  sync.Mutex
@@ -52,7 +52,8 @@ func runLoad(t testing.TB, client *http.Client, url, body string, clients int,
 			defer wg.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), timeout)
 			defer cancel()
-			req, err := http.NewRequestWithContext(ctx, "POST", url, strings.NewReader(body))
+			req, err := http.NewRequestWithContext(ctx, "POST", url,
+				strings.NewReader(body(i)))
 			if err != nil {
 				fail("request: %v", err)
 				return
@@ -164,8 +165,10 @@ func TestLoad32Clients(t *testing.T) {
 	transport := &http.Transport{MaxIdleConnsPerHost: 64}
 	client := &http.Client{Transport: transport}
 
-	res := runLoad(t, client, ts.URL+"/v1/completions",
-		`{"prompt":"家人们","max_tokens":16,"stream":true,"style":"抽象"}`, 32, 60*time.Second)
+	res := runLoad(t, client, ts.URL+"/v1/completions", func(i int) string {
+		return fmt.Sprintf(`{"prompt":"家人们","max_tokens":16,"stream":true,"style":"抽象",`+
+			`"seed":%d}`, i)
+	}, 32, 60*time.Second)
 	assert.Empty(t, res.failures)
 	assert.Equal(t, 32, res.completed+res.rejected)
 	assert.GreaterOrEqual(t, res.completed, 2+8, "the running and queued requests complete")
@@ -174,9 +177,9 @@ func TestLoad32Clients(t *testing.T) {
 		percentile(res.total, 50), percentile(res.total, 95))
 
 	// A second round after the first drained: the queue is empty again.
-	res = runLoad(t, client, ts.URL+"/v1/chat/completions",
-		`{"messages":[{"role":"user","content":"明月"}],"max_tokens":8,"stream":true}`,
-		4, 60*time.Second)
+	res = runLoad(t, client, ts.URL+"/v1/chat/completions", func(int) string {
+		return `{"messages":[{"role":"user","content":"明月"}],"max_tokens":8,"stream":true}`
+	}, 4, 60*time.Second)
 	assert.Empty(t, res.failures)
 	assert.Equal(t, 4, res.completed)
 
@@ -233,11 +236,14 @@ func BenchmarkLoad32Streams(b *testing.B) {
 	ts := httptest.NewServer(s)
 	defer ts.Close()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
-	body := `{"prompt":"家人们谁懂啊","max_tokens":64,"stream":true,"temperature":0.8,` +
-		`"seed":1,"stream_options":{"include_usage":true}}`
+	body := func(i int) string {
+		return fmt.Sprintf(`{"prompt":"家人们谁懂啊","max_tokens":64,"stream":true,`+
+			`"temperature":0.8,"seed":%d,"stream_options":{"include_usage":true}}`, i)
+	}
 
 	var all loadResult
 	var elapsed time.Duration
+	requests := 0
 	b.ResetTimer()
 	for b.Loop() {
 		start := time.Now()
@@ -249,11 +255,13 @@ func BenchmarkLoad32Streams(b *testing.B) {
 		all.firstToken = append(all.firstToken, res.firstToken...)
 		all.total = append(all.total, res.total...)
 		all.tokens += res.tokens
+		requests += res.completed
 	}
 	b.ReportMetric(percentile(all.firstToken, 50).Seconds()*1000, "p50-first-ms")
 	b.ReportMetric(percentile(all.firstToken, 95).Seconds()*1000, "p95-first-ms")
 	b.ReportMetric(percentile(all.total, 50).Seconds()*1000, "p50-total-ms")
 	b.ReportMetric(percentile(all.total, 95).Seconds()*1000, "p95-total-ms")
 	b.ReportMetric(float64(all.tokens)/elapsed.Seconds(), "tokens/s")
+	b.ReportMetric(float64(all.tokens)/float64(requests), "tokens/request")
 	b.ReportMetric(float64(s.opts.Concurrency), "concurrency")
 }
