@@ -96,10 +96,10 @@ func (g *pacedGenerator) Generate(ctx context.Context, prompt string,
 	}
 }
 
-// TestBrowser drives the page in headless Chromium: it sets the sliders,
+// TestBrowser drives the page in headless Chromium. It sets the sliders,
 // waits in the queue behind another request, watches Chinese text stream
-// in, presses Stop, checks the token view, the history and the model card,
-// switches to English and takes a screenshot.
+// in and presses Stop. Then it checks the token view, the history and the
+// model card, and switches to English.
 //
 // GOUSHI_CHECKPOINT=DIR serves a trained checkpoint in place of the test
 // model, and GOUSHI_SCREENSHOT=FILE.png keeps a screenshot of the page

@@ -220,8 +220,9 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request, j *job) {
 	for _, st := range samples {
 		rl.tokens.Add(int64(st.tokens))
 	}
+	clientGone := ctx.Err() != nil || (sse != nil && sse.err != nil)
 	switch {
-	case err != nil && ctx.Err() != nil:
+	case err != nil && clientGone:
 		rl.canceled.Store(true)
 	case err != nil && sse != nil:
 		s.log.Error("generation failed", "id", rl.id, "err", err)

@@ -79,6 +79,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // writeError sends e in OpenAI's error schema.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, e *apiError) {
+	logOf(r.Context()).err = e.Message
 	d := errorDetail{Message: e.Message, Type: e.Type}
 	if e.Param != "" {
 		d.Param = &e.Param

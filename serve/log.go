@@ -14,6 +14,7 @@ type requestLog struct {
 	id       string
 	tokens   atomic.Int64
 	canceled atomic.Bool
+	err      string // message of the error response, if any
 }
 
 type logKey struct{}
@@ -83,6 +84,9 @@ func (s *Server) logged(next http.Handler) http.Handler {
 		}
 		if rl.canceled.Load() {
 			attrs = append(attrs, slog.Bool("canceled", true))
+		}
+		if rl.err != "" {
+			attrs = append(attrs, slog.String("error", rl.err))
 		}
 		s.log.LogAttrs(r.Context(), level, "request", attrs...)
 	})

@@ -8,11 +8,12 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
 
-// apiError is an error answered in OpenAI's error schema.
+// apiError is an HTTP error that the server sends in OpenAI's error schema.
 type apiError struct {
 	Status  int
 	Type    string // "invalid_request_error", "rate_limit_error", ...
@@ -244,7 +245,7 @@ func (f *samplingFields) params(lim limits, styles []string, maxTokens *int,
 	} else {
 		p.Seed = randomSeed()
 	}
-	if f.Style != "" && !contains(styles, f.Style) {
+	if f.Style != "" && !slices.Contains(styles, f.Style) {
 		if len(styles) == 0 {
 			return p, invalid("style", "style %q is unknown: this model has no style tags",
 				f.Style)
@@ -335,7 +336,7 @@ func chatPrompt(msgs []chatMessage, lim limits) (string, *apiError) {
 	parts := make([]string, 0, len(msgs))
 	for i, m := range msgs {
 		field := fmt.Sprintf("messages[%d]", i)
-		if !contains(chatRoles, m.Role) {
+		if !slices.Contains(chatRoles, m.Role) {
 			return "", invalid(field+".role", "%s.role is %q; use one of %s", field, m.Role,
 				strings.Join(chatRoles, ", "))
 		}
@@ -375,13 +376,4 @@ func messageText(raw json.RawMessage, field string) (string, *apiError) {
 		b.WriteString(p.Text)
 	}
 	return b.String(), nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

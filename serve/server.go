@@ -2,12 +2,12 @@ package serve
 
 import (
 	"context"
-	"crypto/rand"
+	cryptorand "crypto/rand"
 	"encoding/hex"
 	"errors"
 	"log/slog"
 	"math"
-	rand2 "math/rand/v2"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"runtime"
@@ -73,13 +73,13 @@ func (o Options) withDefaults() Options {
 // Server serves the web page and the API for one model. Create it with
 // New; it is an http.Handler.
 type Server struct {
-	gen   Generator
-	card  Card
-	opts  Options
-	lim   limits
-	queue *queue
-	mux   *http.ServeMux
-	log   *slog.Logger
+	gen     Generator
+	card    Card
+	opts    Options
+	lim     limits
+	queue   *queue
+	handler http.Handler // the routes wrapped in the request log
+	log     *slog.Logger
 
 	// base is the parent context of every generation; cancelling it stops
 	// them all when a graceful shutdown runs out of time.
@@ -128,12 +128,12 @@ func (s *Server) routes() {
 	mux.HandleFunc("GET /api/card", s.handleCard)
 	mux.HandleFunc("GET /api/loss.svg", s.handleLossSVG)
 	s.staticRoutes(mux)
-	s.mux = mux
+	s.handler = s.logged(mux)
 }
 
 // ServeHTTP logs the request and passes it to the route.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.logged(s.mux).ServeHTTP(w, r)
+	s.handler.ServeHTTP(w, r)
 }
 
 // Serve accepts connections on ln until ctx ends, then shuts down
@@ -163,17 +163,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		"timeout", s.opts.ShutdownTimeout)
 	sctx, stop := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
 	defer stop()
-	err := hs.Shutdown(sctx)
-	if err != nil {
-		s.log.Warn("shutdown timed out; cancelling running requests", "err", err)
+	if err := hs.Shutdown(sctx); err != nil {
+		s.log.Warn("shutdown timed out; cancelling the running requests", "err", err)
 		s.cancel()
-		err = hs.Close()
+		hs.Close()
 	}
 	s.cancel()
-	<-errc
-	if err != nil {
-		return err
-	}
+	<-errc // http.ErrServerClosed
 	return nil
 }
 
@@ -197,12 +193,12 @@ func (s *Server) recordDuration(d time.Duration) {
 // newID returns an id such as "cmpl-3f9a0c…" with 12 random bytes.
 func newID(prefix string) string {
 	var b [12]byte
-	_, _ = rand.Read(b[:])
+	_, _ = cryptorand.Read(b[:])
 	return prefix + hex.EncodeToString(b[:])
 }
 
 // randomSeed picks a seed for a request that does not name one.
-func randomSeed() uint64 { return rand2.Uint64() }
+func randomSeed() uint64 { return rand.Uint64() }
 
 // errDraining is the cause when a request arrives during shutdown.
 var errDraining = errors.New("server is shutting down")

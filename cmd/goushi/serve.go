@@ -30,7 +30,7 @@ func cmdServe(args []string) error {
 		"host exposes the model to the network")
 	concurrency := fs.Int("concurrency", 0, "generations run at once "+
 		"(0 = one per two CPUs, at least one)")
-	maxQueue := fs.Int("max-queue", 16, "requests that may wait for a free slot; "+
+	maxQueue := fs.Int("max-queue", 16, "requests that may wait for a free slot (at least 1); "+
 		"more get HTTP 429")
 	maxNew := fs.Int("max-new-tokens", 1024, "largest max_tokens a request may ask for")
 	maxPrompt := fs.Int("max-prompt", 4000, "longest prompt in characters")
@@ -47,11 +47,29 @@ func cmdServe(args []string) error {
 		return errors.New("missing --checkpoint; name a directory written by goushi train, " +
 			"such as runs/NAME/best")
 	}
+	for _, f := range []struct {
+		name      string
+		value, lo int64
+	}{
+		{"concurrency", int64(*concurrency), 0},
+		{"max-queue", int64(*maxQueue), 1},
+		{"max-new-tokens", int64(*maxNew), 1},
+		{"max-prompt", int64(*maxPrompt), 1},
+		{"max-body", *maxBody, 1024},
+	} {
+		if f.value < f.lo {
+			return fmt.Errorf("--%s %d is invalid; use %d or more", f.name, f.value, f.lo)
+		}
+	}
+	if *shutdown <= 0 {
+		return fmt.Errorf("--shutdown-timeout %v is invalid; use a positive duration such as 10s",
+			*shutdown)
+	}
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ck, err := gpt.LoadCheckpoint(*checkpoint)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w; pass --checkpoint a directory written by goushi train", err)
 	}
 	gen, card := serve.FromCheckpoint(ck)
 	srv := serve.New(gen, card, serve.Options{

@@ -63,7 +63,7 @@ const TEXT = {
   },
 };
 
-// EXAMPLES are prompts per style tag; "" holds those for any model.
+// EXAMPLES are prompts per style tag; "" lists those for a model without styles.
 const EXAMPLES = {
   "": ["家人们谁懂啊，今天", "我宣布，从今天起", "老板说我上班摸鱼，"],
   "抽象": ["家人们谁懂啊，今天终于", "我宣布，从今天起我的", "今天的我也是努力"],
@@ -297,6 +297,7 @@ function showTooltip(ev) {
   head.textContent = `${visible(span.textContent)} · ${t("prob")} ` +
     `${(Number(span.dataset.prob) * 100).toFixed(1)}%`;
   tip.appendChild(head);
+
   const entries = Object.entries(span.top || {}).sort((a, b) => b[1] - a[1]);
   if (entries.length) {
     const sub = document.createElement("div");
@@ -316,6 +317,7 @@ function showTooltip(ev) {
     row.append(bar, label);
     tip.appendChild(row);
   }
+
   const r = span.getBoundingClientRect();
   tip.style.left = `${r.left + window.scrollX}px`;
   tip.style.top = `${r.bottom + window.scrollY + 6}px`;
