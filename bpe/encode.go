@@ -265,6 +265,7 @@ func (e *encoder) mergeLong(p string) []int32 {
 		prev = append(prev, int32(i-1))
 	}
 	next[n-1] = -1
+
 	h := e.heap[:0]
 	for i := 0; i+1 < n; i++ {
 		if r := t.bytePairs[int(p[i])<<8|int(p[i+1])]; r >= 0 {
@@ -294,6 +295,7 @@ func (e *encoder) mergeLong(p string) []int32 {
 			}
 		}
 	}
+
 	out := make([]int32, 0, n/2)
 	for i := int32(0); i >= 0; i = next[i] {
 		out = append(out, syms[i])

@@ -390,6 +390,7 @@ func (st *trainState) countInitialPairs() {
 			}
 		}
 	}
+
 	total := 0
 	for _, n := range sizes {
 		total += n
@@ -408,6 +409,7 @@ func (st *trainState) countInitialPairs() {
 		backing = backing[n:]
 		st.pairIndex[pairKey(a, b)] = pi
 	}
+
 	for wi, s := range st.syms {
 		for j := 0; j+1 < len(s); j++ {
 			p := st.pairs.at(dense[s[j]<<8|s[j+1]])
@@ -532,6 +534,7 @@ func (st *trainState) lowerFloor(floor int64) {
 			sketch[h] = uint32(min(uint64(sketch[h])+c, math.MaxUint32))
 		}
 	}
+
 	exact := make(map[uint64]int64)
 	for wi, s := range st.syms {
 		for j := 0; j+1 < len(s); j++ {
@@ -544,6 +547,7 @@ func (st *trainState) lowerFloor(floor int64) {
 			}
 		}
 	}
+
 	var keys []uint64
 	for k, c := range exact {
 		if c >= floor {
@@ -551,12 +555,14 @@ func (st *trainState) lowerFloor(floor int64) {
 		}
 	}
 	slices.Sort(keys)
+
 	first := st.pairs.len()
 	for _, k := range keys {
 		a, b := int32(k>>32), int32(uint32(k))
 		pi := st.pairs.add(pairStat{a: a, b: b, count: exact[k]})
 		st.pairIndex[k] = pi
 	}
+
 	for wi, s := range st.syms {
 		for j := 0; j+1 < len(s); j++ {
 			pi, ok := st.pairIndex[pairKey(s[j], s[j+1])]

@@ -218,6 +218,7 @@ func tokenizerEncode(args []string) error {
 	if err != nil {
 		return err
 	}
+
 	text := strings.Join(rest, " ")
 	if len(rest) == 0 {
 		data, err := io.ReadAll(os.Stdin)
@@ -226,12 +227,14 @@ func tokenizerEncode(args []string) error {
 		}
 		text = string(data)
 	}
+
 	var ids []int
 	if *allow {
 		ids = tok.EncodeWithSpecials(text, tok.Specials())
 	} else {
 		ids = tok.Encode(text)
 	}
+
 	w := bufio.NewWriter(tokenizerStdout)
 	for i, id := range ids {
 		if i > 0 {
@@ -292,10 +295,12 @@ func tokenizerStats(args []string) error {
 	if err != nil {
 		return fmt.Errorf("read text: %w", err)
 	}
+
 	text := string(data)
 	start := time.Now()
 	ids := tok.Encode(text)
 	secs := time.Since(start).Seconds()
+
 	chars := utf8.RuneCountInString(text)
 	fmt.Fprintf(tokenizerStdout, "file             %s\n", rest[0])
 	fmt.Fprintf(tokenizerStdout, "bytes            %d\n", len(data))
