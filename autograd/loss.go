@@ -78,6 +78,10 @@ func CrossEntropy(tp *Tape, logits *Var, targets []int) *Var {
 		}
 		dz := logits.Grad.Data
 		tensor.ParallelGrain(n, rowGrain, func(lo, hi int) {
+			if !accumulate {
+				// One call for the whole range; ignored rows are cleared after.
+				tensor.Scale(z[lo*v:hi*v], g)
+			}
 			for r := lo; r < hi; r++ {
 				row := z[r*v : (r+1)*v]
 				t := targets[r]
@@ -92,7 +96,6 @@ func CrossEntropy(tp *Tape, logits *Var, targets []int) *Var {
 					clear(row)
 					continue
 				}
-				tensor.Scale(row, g)
 				row[t] -= g
 			}
 		})

@@ -86,10 +86,10 @@ func TokenPositionEmbedding(tp *Tape, wte, wpe *Var, ids []int, T int) *Var {
 	}
 	out := tp.NewVar(tp.AllocNoZero(len(ids), c))
 	tensor.EmbeddingGather(out.Value.Data, wte.Value.Data, ids, c)
-	for r := 0; r < len(ids); r++ {
-		t := r % T
-		tensor.Add(out.Value.Data[r*c:(r+1)*c], out.Value.Data[r*c:(r+1)*c],
-			wpe.Value.Data[t*c:(t+1)*c])
+	seq := T * c // one sequence of rows, and the wpe rows it adds
+	for s := 0; s < len(ids)/T; s++ {
+		o := out.Value.Data[s*seq : (s+1)*seq]
+		tensor.Add(o, o, wpe.Value.Data[:seq])
 	}
 	if !tp.needsGrad() {
 		return out
@@ -100,10 +100,9 @@ func TokenPositionEmbedding(tp *Tape, wte, wpe *Var, ids []int, T int) *Var {
 		}
 		dout := out.Grad.Data
 		tensor.EmbeddingScatterAdd(tp.Grad(wte), ids, dout, c)
-		dwpe := tp.Grad(wpe)
-		for r := 0; r < len(ids); r++ {
-			t := r % T
-			tensor.Axpy(dwpe[t*c:(t+1)*c], 1, dout[r*c:(r+1)*c])
+		dwpe := tp.Grad(wpe)[:seq]
+		for s := 0; s < len(ids)/T; s++ {
+			tensor.Axpy(dwpe, 1, dout[s*seq:(s+1)*seq])
 		}
 	})
 	return out
