@@ -12,6 +12,7 @@ import (
 
 	"github.com/goushi/goushi/autograd"
 	"github.com/goushi/goushi/layers"
+	"github.com/goushi/goushi/tensor"
 )
 
 func TestPresetSizes(t *testing.T) {
@@ -452,4 +453,33 @@ func BenchmarkTrainStepSmall(b *testing.B) {
 	}
 	b.ReportMetric(float64(B*T*b.N)/b.Elapsed().Seconds(), "tokens/s")
 	b.ReportMetric(float64(tp.ArenaBytes())/(1<<20), "arena-MiB")
+}
+
+// TestStepMemoryBound checks what a training step keeps in the tape's
+// arena. Per row of B·T it needs the logits (V floats, the gradient reuses
+// them), the embedding output (C) and per layer q, k, v, the attention
+// output, two residual sums and the MLP hidden layer (10C), plus transient
+// buffers: a few (N, 4C) and (N, C) gradients and recomputed activations,
+// under 20C per row, and three (T, T) scratch matrices per worker. One
+// (B, H, T, T) tensor per layer (H·T = 256 per row here) or a second
+// (B·T, V) buffer (512 per row) would break the bound.
+func TestStepMemoryBound(t *testing.T) {
+	cfg := Config{VocabSize: 512, ContextLen: 64, Layers: 2, Heads: 4, Embd: 32}
+	const B = 8
+	T, C := cfg.ContextLen, cfg.Embd
+	m := New(cfg, 1)
+	ids, targets := batch(2, B, T, cfg.VocabSize, false)
+	tp := autograd.NewTape()
+	for range 2 {
+		tp.Reset()
+		tp.Backward(m.Loss(tp, ids, targets, B, T))
+	}
+
+	n := B * T
+	perRow := cfg.VocabSize + C + cfg.Layers*10*C + 20*C
+	scratch := 3 * T * T * min(tensor.Workers(), B*cfg.Heads)
+	if got, limit := tp.ArenaBytes()/4, n*perRow+scratch; got > limit {
+		t.Errorf("arena holds %d floats (%.0f per row), want at most %d", got,
+			float64(got)/float64(n), limit)
+	}
 }
