@@ -1,19 +1,14 @@
 package tensor
 
-// The packed, cache-blocked product in the BLIS style. Column blocks of
-// op(B) have at most nc columns, fewer when k is large, so that a packed
-// block stays under packedBMax floats. Each block is packed once into
-// nr-wide micro-panels (kc, nr), one set per kc-deep slice of k, shared by
-// all workers. The rows of op(A) are split into blocks of at most about
-// mc rows. Each task walks the kc slices: it packs its rows of that slice
-// into mr-tall micro-panels (kc, mr) and runs the microkernel over every
-// (mr, nr) tile, B micro-panel outer, so that it stays in L1 while the
-// packed A block streams from L2. Packing all slices of B up front costs one
-// barrier per column block instead of two per kc slice.
-
-// packedBMax is the most floats of op(B) packed at once: 16 MiB, half of
-// the L3 of the machine the package was tuned on.
-const packedBMax = 1 << 22
+// The packed, cache-blocked product in the BLIS style. For each column
+// block of op(B) (at most nc columns) and each kc-deep slice of k, the slice
+// of op(B) is packed once into nr-wide micro-panels (kc, nr), shared by all
+// workers. The rows of op(A) are split into blocks of at most about mc
+// rows. Each task packs its rows of the slice into mr-tall micro-panels
+// (kc, mr) and runs the microkernel over every (mr, nr) tile, B micro-panel
+// outer, so that it stays in L1 while the packed A block streams from L2.
+// Every row block reads the packed B slice, kc×nc floats (1 MiB with the
+// AVX-512 sizes), from L2 or L3.
 
 // gemmBlocked computes C = alpha*op(A)*op(B) + beta*C with k > 0.
 func gemmBlocked(ks *kernelSet, par bool, transA, transB bool, m, n, k int, alpha float32,
@@ -23,71 +18,67 @@ func gemmBlocked(ks *kernelSet, par bool, transA, transB bool, m, n, k int, alph
 	if par {
 		workers = Workers()
 	}
-	nc := min(ks.nc, max(nr, packedBMax/k/nr*nr))
-	ncMax := min(nc, n)
-	bbuf := getBuf(roundUp(ncMax, nr) * k)
+	ncMax := min(ks.nc, n)
+	bbuf := getBuf(roundUp(ncMax, nr) * min(ks.kc, k))
 	defer putBuf(bbuf)
 	bp := *bbuf
-	slices := (k + ks.kc - 1) / ks.kc
 
-	for jc := 0; jc < n; jc += nc {
-		nb := min(nc, n-jc)
+	for jc := 0; jc < n; jc += ks.nc {
+		nb := min(ks.nc, n-jc)
 		panels := (nb + nr - 1) / nr
-		width := panels * nr
-
-		// Pack op(B)[:, jc:jc+nb]: slice s of depth kb starts at s*kc*width,
-		// and its panel q at a further q*kb*nr. A unit of work is one slice
-		// and a group of up to 8 panels.
-		groups := (panels + 7) / 8
-		packB := func(lo, hi int) {
-			for u := lo; u < hi; u++ {
-				s, g := u/groups, u%groups
-				pc := s * ks.kc
-				kb := min(ks.kc, k-pc)
-				q0, q1 := 8*g, min(8*g+8, panels)
-				if !transB {
-					packBRows(bp[pc*width:pc*width+kb*width], b, ldb, pc, kb, jc, n, q0, q1, nr)
-					continue
-				}
-				for q := q0; q < q1; q++ {
-					j := jc + q*nr
-					off := pc*width + q*kb*nr
-					packBPanel(bp[off:off+kb*nr], true, b, ldb, pc, kb, j, min(nr, n-j), nr)
-				}
-			}
-		}
-		if workers > 1 {
-			// At least 64K floats per range: packing runs at several
-			// floats per nanosecond, so a smaller B is not worth a handoff.
-			ParallelGrain(slices*groups, max(1, (1<<16)/(ks.kc*8*nr)), packB)
-		} else {
-			packB(0, slices*groups)
-		}
-
 		plan := planTasks(m, panels, mr, ks.mc, workers)
-		task := func(lo, hi int) {
-			abuf := getBuf(plan.maxRows * min(ks.kc, k))
-			for t := lo; t < hi; t++ {
-				i0, i1, q0, q1 := plan.task(t, m, mr, panels)
-				for pc := 0; pc < k; pc += ks.kc {
-					kb := min(ks.kc, k-pc)
-					betaSlice := beta
-					if pc > 0 {
-						betaSlice = 1
-					}
+		for pc := 0; pc < k; pc += ks.kc {
+			kb := min(ks.kc, k-pc)
+			betaSlice := beta
+			if pc > 0 {
+				betaSlice = 1
+			}
+			packBSlice(bp[:panels*nr*kb], transB, b, ldb, pc, kb, jc, n, panels, nr, workers)
+
+			task := func(lo, hi int) {
+				abuf := getBuf(plan.maxRows * kb)
+				for t := lo; t < hi; t++ {
+					i0, i1, q0, q1 := plan.task(t, m, mr, panels)
 					ap := (*abuf)[:roundUp(i1-i0, mr)*kb]
 					packABlock(ap, transA, a, lda, i0, i1-i0, pc, kb, mr)
-					macroKernel(ks, ap, bp[pc*width:], c, ldc, i0, i1, jc, q0, q1, n, kb,
-						alpha, betaSlice)
+					macroKernel(ks, ap, bp, c, ldc, i0, i1, jc, q0, q1, n, kb, alpha, betaSlice)
 				}
+				putBuf(abuf)
 			}
-			putBuf(abuf)
+			if plan.tasks > 1 {
+				Parallel(plan.tasks, task)
+			} else {
+				task(0, 1)
+			}
 		}
-		if plan.tasks > 1 {
-			Parallel(plan.tasks, task)
-		} else {
-			task(0, 1)
+	}
+}
+
+// packBSlice packs rows [pc, pc+kb) and the panels of the column block at
+// jc of op(B) into dst: panel q at q*kb*nr. A unit of work is a group of up
+// to 8 panels.
+func packBSlice(dst []float32, transB bool, b []float32, ldb, pc, kb, jc, n, panels, nr,
+	workers int) {
+	groups := (panels + 7) / 8
+	pack := func(lo, hi int) {
+		for g := lo; g < hi; g++ {
+			q0, q1 := 8*g, min(8*g+8, panels)
+			if !transB {
+				packBRows(dst, b, ldb, pc, kb, jc, n, q0, q1, nr)
+				continue
+			}
+			for q := q0; q < q1; q++ {
+				j := jc + q*nr
+				packBPanel(dst[q*kb*nr:(q+1)*kb*nr], true, b, ldb, pc, kb, j, min(nr, n-j), nr)
+			}
 		}
+	}
+	if workers > 1 {
+		// At least 64K floats per range: packing runs at several floats per
+		// nanosecond, so a smaller B is not worth a handoff.
+		ParallelGrain(groups, max(1, (1<<16)/(kb*8*nr)), pack)
+	} else {
+		pack(0, groups)
 	}
 }
 

@@ -9,11 +9,11 @@ import "github.com/klauspost/cpuid/v2"
 // 512-bit FMAs per cycle with a latency of 4, so 24 independent chains keep
 // both pipes busy. A B micro-panel of kc=256 steps is 32 KiB, which stays in
 // the 48 KiB L1 while the packed A block (mc=192 rows, 192 KiB) streams from
-// the 1 MiB L2.
+// the 1 MiB L2. A packed B slice of nc=1024 columns is 1 MiB.
 var avx512Kernels = &kernelSet{
 	name: "avx512",
 	mr:   12, nr: 32,
-	kc: 256, mc: 192, nc: 4096,
+	kc: 256, mc: 192, nc: 1024,
 	micro:     microAVX512,
 	dotNT4:    dotNT4AVX512,
 	dotNT1:    dotNT1AVX512,
@@ -36,7 +36,7 @@ var avx512Kernels = &kernelSet{
 var avx2Kernels = &kernelSet{
 	name: "avx2",
 	mr:   6, nr: 16,
-	kc: 256, mc: 144, nc: 4096,
+	kc: 256, mc: 144, nc: 1024,
 	micro:     microAVX2,
 	dotNT4:    dotNT4AVX2,
 	dotNT1:    dotNT1AVX2,
