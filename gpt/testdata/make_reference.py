@@ -13,7 +13,9 @@ Regenerate from the repository root with Debian's python3-torch:
     /usr/bin/python3 gpt/testdata/make_reference.py
 
 The weights are drawn in float32 and stored exactly, so both sides start
-from identical values. Output format of ref_gpt2_tiny.bin, little endian:
+from identical values. A rerun may differ from the committed file in the
+last bits of float64 sums (about 1e-15 relative) and in the key-bias
+gradients, whose true value is 0 and which come out as noise near 1e-19. Output format of ref_gpt2_tiny.bin, little endian:
 the 8 bytes "GSREF01\\n", a uint32 header length, a UTF-8 JSON header,
 then float32 data. The header has the config, ids and targets, the
 optimizer settings, and "tensors": a list of {name, shape, offset} where
