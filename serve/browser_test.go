@@ -297,6 +297,25 @@ func TestBrowser(t *testing.T) {
 	}
 	click(`#card button[type="submit"]`)
 
+	// Retry replays the saved settings, seed included, so the text starts
+	// the same way again.
+	click("#history .history-retry")
+	waitFor("the retried text catches up", `document.querySelector("#output .generated")`+
+		`.textContent.length >= `+strconv.Itoa(len([]rune(stopped))))
+	click("#stop")
+	waitFor("Stop takes effect", `document.getElementById("stop").disabled`)
+	assert.True(t, strings.HasPrefix(text("#output .generated"), stopped),
+		"retry wrote %q, which does not start with %q", text("#output .generated"), stopped)
+	eval(`document.querySelectorAll("#history .history-retry").length`, &historyRetries)
+	assert.Equal(t, 2, historyRetries)
+
+	// A rejected request shows the server's message.
+	eval(`document.getElementById("prompt").value = "字".repeat(5000)`, nil)
+	click("#generate")
+	waitFor("the error shows", `document.getElementById("status").className === "error"`)
+	assert.Contains(t, text("#status"), "prompt has 5000 characters")
+	eval(`document.getElementById("prompt").value = `+quote(prompt), nil)
+
 	if path := os.Getenv("GOUSHI_SCREENSHOT"); path != "" {
 		click("#generate")
 		run("let text stream in", chromedp.Sleep(2500*time.Millisecond))
