@@ -446,6 +446,7 @@ func TestGetEndpoints(t *testing.T) {
 	require.Len(t, models.Data, 1)
 	assert.Equal(t, "goushi-test", models.Data[0].ID)
 	assert.Equal(t, "model", models.Data[0].Object)
+	assert.Positive(t, models.Data[0].Created, "a card without a time gets the start time")
 
 	resp, _ = get("/v1/models/goushi-test")
 	assert.Equal(t, http.StatusOK, resp.StatusCode)

@@ -5,8 +5,8 @@ import "time"
 // Card describes the served model for /v1/models and the page's model
 // card.
 type Card struct {
-	ID      string // model id in the API; the default is "goushi"
-	Created time.Time
+	ID      string    // model id in the API; the default is "goushi"
+	Created time.Time // when the model was made; the default is when New ran
 
 	VocabSize  int
 	ContextLen int

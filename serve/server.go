@@ -97,6 +97,9 @@ func New(gen Generator, card Card, opts Options) *Server {
 	if card.ID == "" {
 		card.ID = "goushi"
 	}
+	if card.Created.IsZero() {
+		card.Created = time.Now()
+	}
 	s := &Server{
 		gen:   gen,
 		card:  card,
@@ -144,6 +147,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
 		BaseContext:       func(net.Listener) context.Context { return s.base },
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
