@@ -70,6 +70,7 @@ func (m *Model) Generate(ctx context.Context, tok *bpe.Tokenizer, prompt string,
 			yield(Event{}, err)
 			return
 		}
+		defer g.inf.close()
 		g.run(ctx, yield)
 	}
 }
@@ -150,7 +151,7 @@ func newGeneration(m *Model, tok *bpe.Tokenizer, prompt string,
 		return nil, fmt.Errorf("gpt: the prompt is empty and the tokenizer has no %s; "+
 			"give a prompt", bpe.EndOfText)
 	}
-	g.inf = newInferer(m, n)
+	g.inf = newInferer(m, n, false)
 	g.samp = newSampler(opts, cfg.VocabSize)
 	return g, nil
 }

@@ -44,11 +44,20 @@ type inferer struct {
 	mean, rstd   []float32 // (M)
 	last, logits []float32 // (rows, C), (rows, V)
 	scores       []float32 // (rows·H, T) for single-token steps
+
+	// The single-token step: the half-precision weights when half is set,
+	// and the team that runs its parallel sections.
+	half       bool
+	halfLayers []halfLayer
+	wteHalf    []uint16 // (V, C)
+	team       *team
 }
 
 // newInferer returns an inferer for up to maxRows sequences with an empty
-// cache and one active row.
-func newInferer(m *Model, maxRows int) *inferer {
+// cache and one active row. With half set, single-token steps read a
+// half-precision copy of the weight matrices made here; prefill always
+// uses the float32 weights. Call close when done with it.
+func newInferer(m *Model, maxRows int, half bool) *inferer {
 	cfg := m.Config
 	if maxRows <= 0 {
 		panic(fmt.Sprintf("gpt: inferer for %d rows", maxRows))
@@ -84,8 +93,17 @@ func newInferer(m *Model, maxRows int) *inferer {
 	s.last = make([]float32, maxRows*s.C)
 	s.logits = make([]float32, maxRows*cfg.VocabSize)
 	s.scores = make([]float32, maxRows*s.H*cfg.ContextLen)
+	s.grow(maxRows)
+	s.half = half
+	if half {
+		s.makeHalf()
+	}
+	s.team = newTeam(s.work)
 	return s
 }
+
+// close stops the goroutines of the decode team.
+func (s *inferer) close() { s.team.close() }
 
 // reset empties the cache and sets the number of active rows.
 func (s *inferer) reset(rows int) {
@@ -130,6 +148,9 @@ func (s *inferer) forward(ids []int, n int) []float32 {
 	if s.pos+n > T {
 		panic(fmt.Sprintf("gpt: inferer positions %d..%d pass the context length %d",
 			s.pos, s.pos+n-1, T))
+	}
+	if n == 1 {
+		return s.decode(ids)
 	}
 	M := rows * n
 	s.grow(M)

@@ -64,7 +64,7 @@ func TestInfererMatchesRecompute(t *testing.T) {
 		}
 		ids = append(ids, seqs[r]...)
 	}
-	s := newInferer(m, rows)
+	s := newInferer(m, rows, false)
 	s.reset(rows)
 	logits := s.forward(ids, prompt)
 
@@ -116,7 +116,7 @@ func TestInfererCopyRow(t *testing.T) {
 	prompt := []int{5, 9, 1, 40, 96}
 	next := []int{3, 17, 60}
 
-	s := newInferer(m, 3)
+	s := newInferer(m, 3, false)
 	s.reset(1)
 	s.forward(prompt, len(prompt))
 	s.rows = 3
@@ -134,7 +134,7 @@ func TestInfererCopyRow(t *testing.T) {
 // TestInfererRejectsOverflow checks that no position can pass T-1.
 func TestInfererRejectsOverflow(t *testing.T) {
 	cfg := tinyInferConfig
-	s := newInferer(New(cfg, 1), 1)
+	s := newInferer(New(cfg, 1), 1, false)
 	s.reset(1)
 	s.forward(make([]int, cfg.ContextLen), cfg.ContextLen)
 	defer func() {

@@ -1,0 +1,262 @@
+package gpt
+
+import (
+	"math"
+)
+
+// The single-token step. Generating one token reads every weight once and
+// does little arithmetic per weight, so its speed is set by memory
+// bandwidth: the weights are streamed once per step by the matrix-vector
+// kernels, optionally from a half-precision copy that halves the bytes,
+// and the step's parallel sections run on a spinning team instead of the
+// tensor pool.
+
+// section is the kind of parallel work a decode step hands to its team.
+type section int
+
+const (
+	secQKV  section = iota // qkv = LN1(x)·Wattnᵀ + b, by chunks of weight rows
+	secAttn                // attention, one task per (row, head)
+	secProj                // x += att·Wprojᵀ + b, by chunks of weight rows
+	secFC                  // ff = GELU(LN2(x)·Wfcᵀ + b), by chunks of weight rows
+	secOut                 // x += ff·Woutᵀ + b, by chunks of weight rows
+	secHead                // logits = LN_f(x)·wteᵀ, by chunks of vocab rows
+)
+
+// decodeChunk is the number of weight rows per task: 32 rows of C = 384
+// half-precision values are 24 KiB, small enough to balance two workers
+// and to stay in L1 while every batch row reads them.
+const decodeChunk = 32
+
+// halfLayer holds the half-precision copies of one block's matrices.
+type halfLayer struct {
+	attn, proj, fc, out []uint16
+}
+
+// makeHalf builds the half-precision copies of every matrix the decode
+// step reads.
+func (s *inferer) makeHalf() {
+	conv := func(src []float32) []uint16 {
+		dst := make([]uint16, len(src))
+		toHalf(dst, src)
+		return dst
+	}
+	s.halfLayers = make([]halfLayer, len(s.layers))
+	for l, w := range s.layers {
+		s.halfLayers[l] = halfLayer{attn: conv(w.attnW), proj: conv(w.projW),
+			fc: conv(w.fcW), out: conv(w.outW)}
+	}
+	s.wteHalf = conv(s.wte)
+}
+
+// gemv sets out[j] = x·w[j] for rows j in [lo, hi) of a weight (rows, k)
+// held as f32 and, in half mode, as f16.
+func (s *inferer) gemv(x []float32, f32 []float32, f16 []uint16, out []float32, lo, hi, k int) {
+	if s.half {
+		gemvF16(x, f16[lo*k:hi*k], out, hi-lo, k)
+		return
+	}
+	gemvF32(x, f32[lo*k:hi*k], out, hi-lo, k)
+}
+
+// decode appends one token to every row, ids (rows), and returns the
+// logits (rows, V) after it.
+func (s *inferer) decode(ids []int) []float32 {
+	rows, C, V := s.rows, s.C, s.cfg.VocabSize
+	x := s.x[:rows*C]
+	p := s.pos
+	for r, id := range ids {
+		if id < 0 || id >= V {
+			panic("gpt: token id outside the vocab")
+		}
+		xr, e, pe := x[r*C:(r+1)*C], s.wte[id*C:(id+1)*C], s.wpe[p*C:(p+1)*C]
+		for i := range xr {
+			xr[i] = e[i] + pe[i]
+		}
+	}
+
+	for l := range s.layers {
+		w := &s.layers[l]
+		s.normRows(x, w.ln1W, w.ln1B)
+		s.runSection(secQKV, l, chunks(3*C))
+		s.storeKV(l, 1)
+		s.runSection(secAttn, l, rows*s.H)
+		s.runSection(secProj, l, chunks(C))
+		s.normRows(x, w.ln2W, w.ln2B)
+		s.runSection(secFC, l, chunks(4*C))
+		s.runSection(secOut, l, chunks(C))
+	}
+	s.pos++
+	s.normRows(x, s.lnFW, s.lnFB)
+	s.runSection(secHead, 0, chunks(V))
+	return s.logits[:rows*V]
+}
+
+func chunks(n int) int { return (n + decodeChunk - 1) / decodeChunk }
+
+// normRows sets s.h to the LayerNorm of every row of x.
+func (s *inferer) normRows(x, g, b []float32) {
+	C := s.C
+	for r := 0; r < s.rows; r++ {
+		layerNormRow(s.h[r*C:(r+1)*C], x[r*C:(r+1)*C], g, b)
+	}
+}
+
+// runSection runs tasks [0, n) of one section on the team.
+func (s *inferer) runSection(kind section, layer, n int) {
+	s.team.run(kind, layer, n)
+}
+
+// work runs task t of a section.
+func (s *inferer) work(kind section, layer, t int) {
+	switch kind {
+	case secAttn:
+		s.attendTask(layer, t)
+	case secHead:
+		s.headTask(t)
+	default:
+		s.linearTask(kind, layer, t)
+	}
+}
+
+// linearTask computes one chunk of weight rows of a block's linear layer
+// for every batch row.
+func (s *inferer) linearTask(kind section, layer, t int) {
+	C := s.C
+	w := &s.layers[layer]
+	var hw halfLayer
+	if s.half {
+		hw = s.halfLayers[layer]
+	}
+	var buf [decodeChunk]float32
+	lo := t * decodeChunk
+	switch kind {
+	case secQKV:
+		hi := min(lo+decodeChunk, 3*C)
+		for r := 0; r < s.rows; r++ {
+			out := s.qkv[r*3*C+lo : r*3*C+hi]
+			s.gemv(s.h[r*C:(r+1)*C], w.attnW, hw.attn, out, lo, hi, C)
+			addTo(out, w.attnB[lo:hi])
+		}
+	case secProj, secOut:
+		hi := min(lo+decodeChunk, C)
+		f32, f16, b, in, k := w.projW, hw.proj, w.projB, s.att, C
+		if kind == secOut {
+			f32, f16, b, in, k = w.outW, hw.out, w.outB, s.ff, 4*C
+		}
+		for r := 0; r < s.rows; r++ {
+			out := buf[:hi-lo]
+			s.gemv(in[r*k:(r+1)*k], f32, f16, out, lo, hi, k)
+			xr := s.x[r*C+lo : r*C+hi]
+			for i := range xr {
+				xr[i] += out[i] + b[lo+i]
+			}
+		}
+	case secFC:
+		hi := min(lo+decodeChunk, 4*C)
+		for r := 0; r < s.rows; r++ {
+			out := s.ff[r*4*C+lo : r*4*C+hi]
+			s.gemv(s.h[r*C:(r+1)*C], w.fcW, hw.fc, out, lo, hi, C)
+			for i, v := range out {
+				out[i] = gelu(v + w.fcB[lo+i])
+			}
+		}
+	}
+}
+
+// headTask computes one chunk of vocab rows of the logits for every batch
+// row.
+func (s *inferer) headTask(t int) {
+	C, V := s.C, s.cfg.VocabSize
+	lo := t * decodeChunk
+	hi := min(lo+decodeChunk, V)
+	for r := 0; r < s.rows; r++ {
+		s.gemv(s.h[r*C:(r+1)*C], s.wte, s.wteHalf, s.logits[r*V+lo:r*V+hi], lo, hi, C)
+	}
+}
+
+// attendTask computes head h of row r over the cached keys and values of
+// the current layer: softmax(q·kᵀ/√hd)·v into s.att.
+func (s *inferer) attendTask(layer, t int) {
+	r, h := t/s.H, t%s.H
+	C, hd, T := s.C, s.hd, s.cfg.ContextLen
+	n := s.pos + 1
+	k, v := s.headCache(layer, r, h)
+	q := s.qkv[r*3*C+h*hd : r*3*C+(h+1)*hd]
+	p := s.scores[t*T : t*T+n]
+	gemvF32(q, k[:n*hd], p, n, hd)
+	softmaxScaled(p, s.scale)
+	mix(p, v[:n*hd], s.att[r*C+h*hd:r*C+(h+1)*hd], n, hd)
+}
+
+// softmaxScaled sets p to softmax(p·scale).
+func softmaxScaled(p []float32, scale float32) {
+	m := p[0]
+	for _, v := range p {
+		m = max(m, v)
+	}
+	var sum float32
+	for i, v := range p {
+		e := expf((v - m) * scale)
+		p[i] = e
+		sum += e
+	}
+	inv := 1 / sum
+	for i := range p {
+		p[i] *= inv
+	}
+}
+
+// layerNormRow sets out to the LayerNorm of x with gain g and bias b,
+// with the mean and variance summed in float64 like tensor.LayerNorm.
+func layerNormRow(out, x, g, b []float32) {
+	var sum float64
+	for _, v := range x {
+		sum += float64(v)
+	}
+	mu := float32(sum / float64(len(x)))
+	var ss float64
+	for _, v := range x {
+		d := float64(v - mu)
+		ss += d * d
+	}
+	rs := float32(1 / math.Sqrt(ss/float64(len(x))+1e-5))
+	out = out[:len(x)]
+	g, b = g[:len(x)], b[:len(x)]
+	for i, v := range x {
+		out[i] = (v-mu)*rs*g[i] + b[i]
+	}
+}
+
+func addTo(dst, src []float32) {
+	src = src[:len(dst)]
+	for i := range dst {
+		dst[i] += src[i]
+	}
+}
+
+// gelu is the tanh approximation of GELU written as x·σ(2u), which equals
+// 0.5·x·(1 + tanh(u)) for u = √(2/π)·(x + 0.044715·x³).
+func gelu(x float32) float32 {
+	u := 0.7978845608028654 * (x + 0.044715*x*x*x)
+	return x / (1 + expf(-2*u))
+}
+
+// expf returns e^x in float32 to within about 2 ulp. It splits
+// x·log2(e) into an integer n and a rest f in [-0.5, 0.5], evaluates 2^f
+// by its degree-6 Taylor series in f·ln 2 (truncation error below 1.2e-7
+// relative), and scales by 2^n through the exponent bits. Results below
+// 2^-126 flush to 0 and above 2^127 become +Inf.
+func expf(x float32) float32 {
+	t := x * 1.4426950408889634
+	if t < -126 {
+		return 0
+	}
+	if t > 127 {
+		return float32(math.Inf(1))
+	}
+	n := int32(t+128.5) - 128 // round to nearest for t > -128.5
+	y := (t - float32(n)) * 0.6931471805599453
+	p := 1 + y*(1+y*(0.5+y*(1.0/6+y*(1.0/24+y*(1.0/120+y*(1.0/720))))))
+	return p * math.Float32frombits(uint32(n+127)<<23)
+}
