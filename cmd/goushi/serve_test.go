@@ -1,0 +1,120 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/goushi/goushi/bpe"
+	"github.com/goushi/goushi/gpt"
+)
+
+// TestServeCommand starts `goushi serve` on a saved checkpoint, asks it
+// for a completion, and stops it with SIGTERM as a process manager would.
+func TestServeCommand(t *testing.T) {
+	texts := []string{"明月几时有，把酒问青天。", "家人们谁懂啊，今天终于喝上了矿泉水。"}
+	styles := []string{"宋词", "抽象"}
+	tok, err := bpe.Train(texts, bpe.TrainOptions{VocabSize: 300,
+		Specials: gpt.TokenizerSpecials(styles)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := gpt.Config{VocabSize: tok.VocabSize(), ContextLen: 32, Layers: 1, Heads: 2,
+		Embd: 16, Styles: styles}
+	dir := filepath.Join(t.TempDir(), "ck")
+	ck := &gpt.Checkpoint{Model: gpt.New(cfg, 1), Tokenizer: tok,
+		Credits: "# Credits\n\n- test sentences, MIT\n"}
+	ck.State.Step = 7
+	if err := gpt.SaveCheckpoint(dir, ck, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+
+	done := make(chan error, 1)
+	go func() { done <- cmdServe([]string{"--checkpoint", dir, "--addr", addr}) }()
+
+	base := "http://" + addr
+	var up bool
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			up = resp.StatusCode == http.StatusOK
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !up {
+		t.Fatal("the server did not answer /healthz within 10 s")
+	}
+
+	resp, err := http.Post(base+"/v1/completions", "application/json",
+		strings.NewReader(`{"prompt":"明月","max_tokens":5,"style":"宋词","seed":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("completion status %d: %s", resp.StatusCode, body)
+	}
+	var c struct {
+		Choices []struct {
+			Text string `json:"text"`
+		} `json:"choices"`
+		Usage struct {
+			CompletionTokens int `json:"completion_tokens"`
+		} `json:"usage"`
+	}
+	if err := json.Unmarshal(body, &c); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Choices) != 1 || c.Usage.CompletionTokens < 1 || c.Usage.CompletionTokens > 5 {
+		t.Errorf("completion %s: want one choice of 1 to 5 tokens", body)
+	}
+
+	// cmdServe has registered for SIGTERM by the time it serves, so the
+	// signal stops the server instead of the test binary.
+	if err := syscall.Kill(syscall.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serve returned %v after SIGTERM; want nil", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not stop within 15 s of SIGTERM")
+	}
+}
+
+func TestServeFlagErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{nil, "missing --checkpoint"},
+		{[]string{"--checkpoint", "x", "--max-queue", "0"}, "--max-queue 0 is invalid"},
+		{[]string{"--checkpoint", "x", "--max-body", "10"}, "--max-body 10 is invalid"},
+		{[]string{"--checkpoint", "x", "extra"}, `unexpected argument "extra"`},
+		{[]string{"--checkpoint", filepath.Join(t.TempDir(), "none")}, "pass --checkpoint"},
+	}
+	for _, tc := range tests {
+		err := cmdServe(tc.args)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("cmdServe(%q) = %v; want an error containing %q", tc.args, err, tc.want)
+		}
+	}
+}
