@@ -45,7 +45,7 @@ const TEXT = {
     history: "History", clearHistory: "Clear", historyHint: "Kept in this browser only.",
     close: "Close", config: "Architecture", training: "Training", lossCurve: "Loss curve",
     credits: "Data sources and licences", retry: "Retry", load: "Show", remove: "Delete",
-    off: "off", random: "random",
+    off: "off", random: "Random",
     queued: (n) => `Queued: position ${n}`,
     waiting: "Sent, waiting for the model…", generating: "Generating…",
     finished: (n, rate, reason) => `Done: ${n} tokens, ${rate} tokens/s (${reason})`,
@@ -573,7 +573,7 @@ function lossChart(history) {
 }
 
 // renderMarkdown turns the credits' Markdown subset (headings, lists,
-// bold, inline code, links) into DOM nodes without using innerHTML.
+// quotes, bold, inline code, links) into DOM nodes without using innerHTML.
 function renderMarkdown(md) {
   const root = document.createElement("div");
   let list = null;
@@ -581,6 +581,14 @@ function renderMarkdown(md) {
     const line = raw.trimEnd();
     const heading = /^(#{1,6})\s+(.*)$/.exec(line);
     const item = /^\s*[-*]\s+(.*)$/.exec(line);
+    const quote = /^\s*>\s?(.*)$/.exec(line);
+    if (quote) {
+      // A quote right after a list item belongs to that item.
+      const q = document.createElement("blockquote");
+      inline(q, quote[1]);
+      (list && list.lastChild ? list.lastChild : root).appendChild(q);
+      continue;
+    }
     if (item) {
       if (!list) {
         list = document.createElement("ul");
