@@ -118,3 +118,23 @@ func TestServeFlagErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestIsLoopback(t *testing.T) {
+	tests := []struct {
+		ip   string
+		want bool
+	}{
+		{"127.0.0.1", true},
+		{"127.0.0.2", true},
+		{"::1", true},
+		{"0.0.0.0", false},
+		{"::", false},
+		{"192.168.1.10", false},
+	}
+	for _, tc := range tests {
+		addr := &net.TCPAddr{IP: net.ParseIP(tc.ip), Port: 7860}
+		if got := isLoopback(addr); got != tc.want {
+			t.Errorf("isLoopback(%s) = %v; want %v", tc.ip, got, tc.want)
+		}
+	}
+}
