@@ -42,6 +42,12 @@ type kernelSet struct {
 	adamw    func(param, grad, mom, vel *float32, n int, hp *[9]float32)
 	max      func(x *float32, n int) float32
 
+	// Optional LayerNorm row kernels: the sum of x-shift, the sum of
+	// ((x-shift)-dm)², and out = ((x-shift)-dm)·rs·gamma + beta.
+	sumDiff   func(x *float32, n int, shift float32) float32
+	sumSqDiff func(x *float32, n int, shift, dm float32) float32
+	lnNorm    func(out, x, gamma, beta *float32, n int, shift, dm, rs float32)
+
 	// peak runs n rounds of register-only FMAs of peakFlops each; nil for
 	// the generic set, which has no FMA instruction to measure.
 	peak      func(n int)

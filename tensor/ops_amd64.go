@@ -83,3 +83,35 @@ func geluBackAVX2(dx, x, dout *float32, n int)
 //
 //go:noescape
 func adamwAVX2(param, grad, mom, vel *float32, n int, hp *[9]float32)
+
+// sumDiffAVX512 returns the sum of x[i]-shift for i < n, n a multiple of 16.
+//
+//go:noescape
+func sumDiffAVX512(x *float32, n int, shift float32) float32
+
+// sumSqDiffAVX512 returns the sum of ((x[i]-shift)-dm)² for i < n, n a
+// multiple of 16.
+//
+//go:noescape
+func sumSqDiffAVX512(x *float32, n int, shift, dm float32) float32
+
+// lnNormAVX512 sets out[i] = ((x[i]-shift)-dm)·rs·gamma[i] + beta[i] for
+// i < n, n a multiple of 16.
+//
+//go:noescape
+func lnNormAVX512(out, x, gamma, beta *float32, n int, shift, dm, rs float32)
+
+// sumDiffAVX2 is sumDiffAVX512 with n a multiple of 8.
+//
+//go:noescape
+func sumDiffAVX2(x *float32, n int, shift float32) float32
+
+// sumSqDiffAVX2 is sumSqDiffAVX512 with n a multiple of 8.
+//
+//go:noescape
+func sumSqDiffAVX2(x *float32, n int, shift, dm float32) float32
+
+// lnNormAVX2 is lnNormAVX512 with n a multiple of 8.
+//
+//go:noescape
+func lnNormAVX2(out, x, gamma, beta *float32, n int, shift, dm, rs float32)

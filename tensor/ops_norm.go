@@ -10,20 +10,27 @@ import "math"
 // Rows whose mean is far above their spread (4e4 ± 1, say) would lose
 // their precision to a float32 mean, which is off by up to half an ulp of
 // the mean (0.002 at 4e4). So each row is first shifted by its first
-// element: the differences are exact or nearly so, both passes sum them in
-// float64, and x − mean is formed from the shifted values.
+// element, both passes sum the shifted values (in float32 vector lanes on
+// the SIMD paths, in float64 on the generic one), and x − mean is formed
+// from the shifted values.
 func LayerNorm(out, mean, rstd, x, gamma, beta []float32, rows, cols int, eps float32) {
 	checkLen("LayerNorm", rows*cols, len(x), len(out))
 	checkLen("LayerNorm", rows, len(mean), len(rstd))
 	checkLen("LayerNorm", cols, len(gamma), len(beta))
+	ks := active
 	ParallelGrain(rows, rowGrain(cols), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			in := x[r*cols : (r+1)*cols]
 			o := out[r*cols : (r+1)*cols]
-			shift, dm, rs := shiftedMoments(in, eps)
+			shift, dm, rs := shiftedMoments(ks, in, eps)
 			g, b := gamma[:len(in)], beta[:len(in)]
-			for j, v := range in {
-				o[j] = ((v-shift)-dm)*rs*g[j] + b[j]
+			j := 0
+			if nv := vecSplit(ks, len(in)); ks.lnNorm != nil && nv > 0 {
+				ks.lnNorm(&o[0], &in[0], &g[0], &b[0], nv, shift, dm, rs)
+				j = nv
+			}
+			for ; j < len(in); j++ {
+				o[j] = ((in[j]-shift)-dm)*rs*g[j] + b[j]
 			}
 			mean[r] = float32(float64(shift) + float64(dm))
 			rstd[r] = rs
@@ -32,35 +39,23 @@ func LayerNorm(out, mean, rstd, x, gamma, beta []float32, rows, cols int, eps fl
 }
 
 // shiftedMoments returns the shift (row[0]), the mean of row minus the
-// shift, and 1/sqrt(variance+eps), with both passes summed in float64.
-func shiftedMoments(row []float32, eps float32) (shift, dm, rs float32) {
+// shift, and 1/sqrt(variance+eps).
+func shiftedMoments(ks *kernelSet, row []float32, eps float32) (shift, dm, rs float32) {
+	shift, dm = shiftedMean(ks, row)
 	if len(row) == 0 {
-		return 0, 0, 0
+		return shift, dm, 0
 	}
-	shift = row[0]
-	var s0, s1 float64
+	var q float64
 	j := 0
-	for ; j+2 <= len(row); j += 2 {
-		s0 += float64(row[j] - shift)
-		s1 += float64(row[j+1] - shift)
+	if nv := vecSplit(ks, len(row)); ks.sumSqDiff != nil && nv > 0 {
+		q = float64(ks.sumSqDiff(&row[0], nv, shift, dm))
+		j = nv
 	}
-	if j < len(row) {
-		s0 += float64(row[j] - shift)
+	for ; j < len(row); j++ {
+		d := float64(row[j]-shift) - float64(dm)
+		q += d * d
 	}
-	mu := (s0 + s1) / float64(len(row))
-	var q0, q1 float64
-	j = 0
-	for ; j+2 <= len(row); j += 2 {
-		d0 := float64(row[j]-shift) - mu
-		d1 := float64(row[j+1]-shift) - mu
-		q0 += d0 * d0
-		q1 += d1 * d1
-	}
-	if j < len(row) {
-		d := float64(row[j]-shift) - mu
-		q0 += d * d
-	}
-	return shift, float32(mu), float32(1 / math.Sqrt((q0+q1)/float64(len(row))+float64(eps)))
+	return shift, dm, float32(1 / math.Sqrt(q/float64(len(row))+float64(eps)))
 }
 
 // LayerNormBackward accumulates into dx (rows, cols), dgamma and dbeta
@@ -77,9 +72,10 @@ func LayerNormBackward(dx, dgamma, dbeta, dout, x, mean, rstd, gamma []float32, 
 	checkLen("LayerNormBackward", cols, len(dgamma), len(dbeta), len(gamma))
 	blocks := min(rows, max(1, rows*cols/opGrain), 16)
 	if blocks <= 1 {
-		layerNormBackwardRows(dx, dgamma, dbeta, dout, x, mean, rstd, gamma, 0, rows, cols)
+		layerNormBackwardRows(active, dx, dgamma, dbeta, dout, x, rstd, gamma, 0, rows, cols)
 		return
 	}
+	ks := active
 	buf := getBuf(2 * blocks * cols)
 	defer putBuf(buf)
 	part := (*buf)[:2*blocks*cols]
@@ -88,7 +84,7 @@ func LayerNormBackward(dx, dgamma, dbeta, dout, x, mean, rstd, gamma []float32, 
 		for b := lo; b < hi; b++ {
 			dg := part[2*b*cols : (2*b+1)*cols]
 			db := part[(2*b+1)*cols : (2*b+2)*cols]
-			layerNormBackwardRows(dx, dg, db, dout, x, mean, rstd, gamma,
+			layerNormBackwardRows(ks, dx, dg, db, dout, x, rstd, gamma,
 				b*rows/blocks, (b+1)*rows/blocks, cols)
 		}
 	})
@@ -98,13 +94,13 @@ func LayerNormBackward(dx, dgamma, dbeta, dout, x, mean, rstd, gamma []float32, 
 	}
 }
 
-func layerNormBackwardRows(dx, dgamma, dbeta, dout, x, mean, rstd, gamma []float32,
+func layerNormBackwardRows(ks *kernelSet, dx, dgamma, dbeta, dout, x, rstd, gamma []float32,
 	lo, hi, cols int) {
 	for r := lo; r < hi; r++ {
 		in := x[r*cols : (r+1)*cols]
 		g := dout[r*cols : (r+1)*cols]
 		d := dx[r*cols : (r+1)*cols]
-		shift, dm := shiftedMean(in)
+		shift, dm := shiftedMean(ks, in)
 		rs := rstd[r]
 		var sumG, sumGX float32
 		for j := range in {
@@ -125,16 +121,21 @@ func layerNormBackwardRows(dx, dgamma, dbeta, dout, x, mean, rstd, gamma []float
 	}
 }
 
-// shiftedMean returns row[0] and the mean of row minus row[0], summed in
-// float64: the first pass of shiftedMoments.
-func shiftedMean(row []float32) (shift, dm float32) {
+// shiftedMean returns row[0] and the mean of row minus row[0], the first
+// pass of shiftedMoments.
+func shiftedMean(ks *kernelSet, row []float32) (shift, dm float32) {
 	if len(row) == 0 {
 		return 0, 0
 	}
 	shift = row[0]
 	var s float64
-	for _, v := range row {
-		s += float64(v - shift)
+	j := 0
+	if nv := vecSplit(ks, len(row)); ks.sumDiff != nil && nv > 0 {
+		s = float64(ks.sumDiff(&row[0], nv, shift))
+		j = nv
+	}
+	for ; j < len(row); j++ {
+		s += float64(row[j] - shift)
 	}
 	return shift, float32(s / float64(len(row)))
 }

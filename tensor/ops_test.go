@@ -267,9 +267,11 @@ func to64(x []float32) []float64 {
 }
 
 func TestLayerNormLargeMean(t *testing.T) {
-	for _, cols := range []int{256, 300, 1000} {
-		t.Run(fmt.Sprint(cols), func(t *testing.T) { checkLayerNormLargeMean(t, cols) })
-	}
+	forEachKernel(t, func(kern string) {
+		for _, cols := range []int{256, 300, 1000} {
+			t.Run(fmt.Sprint(kern, "/", cols), func(t *testing.T) { checkLayerNormLargeMean(t, cols) })
+		}
+	})
 }
 
 // checkLayerNormLargeMean normalises rows of 4e4 and 4e4+1. With 300 or
@@ -300,6 +302,12 @@ func checkLayerNormLargeMean(t *testing.T, cols int) {
 // with central differences of the float64 reference for the loss
 // L = sum(out · w).
 func TestLayerNormBackwardFiniteDifferences(t *testing.T) {
+	forEachKernel(t, func(kern string) {
+		t.Run(kern, checkLayerNormBackward)
+	})
+}
+
+func checkLayerNormBackward(t *testing.T) {
 	rng := rand.New(rand.NewPCG(17, 18))
 	// The third case has rows around 4e4 whose mean is not a float32.
 	for _, shape := range [][3]int{{3, 7, 0}, {200, 300, 0}, {3, 300, 40000}} {
