@@ -35,7 +35,7 @@ func invalid(field, format string, args ...any) *apiError {
 }
 
 // samplingFields are the sampling fields that both completion endpoints
-// accept. Pointers tell an absent field from a zero one.
+// accept. A nil pointer marks an absent field, so that 0 stays a value.
 type samplingFields struct {
 	Model            string          `json:"model"`
 	MaxTokens        *int            `json:"max_tokens"`
@@ -50,7 +50,7 @@ type samplingFields struct {
 	FrequencyPenalty *float64        `json:"frequency_penalty"`
 	User             string          `json:"user"`
 
-	// Extensions beyond OpenAI's schema, named as in other local servers.
+	// Extensions beyond OpenAI's schema.
 	TopK              *int     `json:"top_k"`
 	MinP              *float64 `json:"min_p"`
 	RepetitionPenalty *float64 `json:"repetition_penalty"`
@@ -182,7 +182,8 @@ func jsonTypeName(kind string) string {
 }
 
 // params checks the shared sampling fields and returns them as Params.
-// maxTokens is the request's token limit field and its name.
+// maxTokens is the value of the request's token limit field, and
+// maxTokensName is that field's name.
 func (f *samplingFields) params(lim limits, styles []string, maxTokens *int,
 	maxTokensName string) (Params, *apiError) {
 
@@ -278,9 +279,9 @@ func parseStop(raw json.RawMessage, lim limits) ([]string, *apiError) {
 		return nil, nil
 	}
 	var stops []string
-	var one string
-	if err := json.Unmarshal(raw, &one); err == nil {
-		stops = []string{one}
+	var single string
+	if err := json.Unmarshal(raw, &single); err == nil {
+		stops = []string{single}
 	} else if err := json.Unmarshal(raw, &stops); err != nil {
 		return nil, invalid("stop", "stop must be a string or an array of strings")
 	}

@@ -23,22 +23,22 @@ type Options struct {
 	// per two CPUs and at least one, because each generation already
 	// spreads its matmuls over the cores.
 	Concurrency int
-	// MaxQueue is how many requests may wait for a free slot; more get 429
-	// with Retry-After. The default is 16.
+	// MaxQueue is how many requests may wait for a free slot, and more get
+	// 429 with Retry-After. The default is 16.
 	MaxQueue int
-	// MaxBodyBytes limits a request body; the default is 64 KiB.
+	// MaxBodyBytes limits a request body. The default is 64 KiB.
 	MaxBodyBytes int64
-	// MaxPromptRunes limits a prompt in characters; the default is 4000.
+	// MaxPromptRunes limits a prompt in characters. The default is 4000.
 	MaxPromptRunes int
-	// MaxNewTokens is the largest max_tokens a request may ask for; the
+	// MaxNewTokens is the largest max_tokens a request may ask for. The
 	// default is 1024.
 	MaxNewTokens int
-	// MaxSamples is the largest n a request may ask for; the default is 4.
+	// MaxSamples is the largest n a request may ask for. The default is 4.
 	MaxSamples int
 	// ShutdownTimeout is how long Serve lets running requests finish after
-	// its context ends before it cancels them; the default is 10 s.
+	// its context ends before it cancels them. The default is 10 s.
 	ShutdownTimeout time.Duration
-	// Logger receives one line per request; the default is slog.Default().
+	// Logger receives one line per request. The default is slog.Default().
 	Logger *slog.Logger
 }
 
@@ -71,7 +71,7 @@ func (o Options) withDefaults() Options {
 }
 
 // Server serves the web page and the API for one model. Create it with
-// New; it is an http.Handler.
+// New. It is an http.Handler.
 type Server struct {
 	gen     Generator
 	card    Card
@@ -81,7 +81,7 @@ type Server struct {
 	handler http.Handler // the routes wrapped in the request log
 	log     *slog.Logger
 
-	// base is the parent context of every generation; cancelling it stops
+	// base is the parent context of every generation. Cancelling it stops
 	// them all when a graceful shutdown runs out of time.
 	base     context.Context
 	cancel   context.CancelFunc
@@ -140,7 +140,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // Serve accepts connections on ln until ctx ends, then shuts down
-// gracefully: it stops accepting, answers new generation requests with
+// gracefully. It stops accepting, rejects new generation requests with
 // 503, and waits up to Options.ShutdownTimeout for running requests
 // before it cancels them. It returns nil after a shutdown caused by ctx.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
