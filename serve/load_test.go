@@ -162,7 +162,7 @@ func TestLoad32Clients(t *testing.T) {
 	baseline := runtime.NumGoroutine()
 
 	// The generations wait at a gate until all 32 requests have arrived
-	// and 22 have been answered, so that the line overflows however fast
+	// and 22 have got their 429, so that the line overflows however fast
 	// the model is.
 	gen := newGated(model)
 	s := New(gen, card, Options{Concurrency: 2, MaxQueue: 8, Logger: discardLogger()})

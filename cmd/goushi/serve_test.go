@@ -15,8 +15,8 @@ import (
 	"github.com/goushi/goushi/gpt"
 )
 
-// TestServeCommand starts `goushi serve` on a saved checkpoint, asks it
-// for a completion, and stops it with SIGTERM as a process manager would.
+// TestServeCommand starts `goushi serve` on a saved checkpoint, requests
+// a completion, and stops it with SIGTERM as a process manager would.
 func TestServeCommand(t *testing.T) {
 	texts := []string{"明月几时有，把酒问青天。", "家人们谁懂啊，今天终于喝上了矿泉水。"}
 	styles := []string{"宋词", "抽象"}
