@@ -540,3 +540,17 @@ func httptestRecorder(h http.Handler, method, path, body string) *httptest.Respo
 	h.ServeHTTP(rec, httptest.NewRequest(method, path, strings.NewReader(body)))
 	return rec
 }
+
+func TestPromptLongerThanContext(t *testing.T) {
+	gen, card := testModel(t)
+	_, ts := newTestServer(t, gen, Options{})
+	prompt := strings.Repeat("明月几时有，把酒问青天。", 20)
+	require.Greater(t, gen.CountTokens(prompt), card.ContextLen)
+	resp, body := post(t, ts.URL+"/v1/completions",
+		`{"prompt":`+quote(prompt)+`,"max_tokens":5,"seed":2}`)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "body %s", body)
+	var c completion
+	require.NoError(t, json.Unmarshal(body, &c))
+	assert.Equal(t, gen.CountTokens(prompt), c.Usage.PromptTokens)
+	assert.Positive(t, c.Usage.CompletionTokens)
+}
