@@ -48,6 +48,12 @@ type kernelSet struct {
 	sumSqDiff func(x *float32, n int, shift, dm float32) float32
 	lnNorm    func(out, x, gamma, beta *float32, n int, shift, dm, rs float32)
 
+	// Optional LayerNorm backward row kernels; see lnBackSumsAVX512 and
+	// lnBackDxAVX512.
+	lnBackSums func(dgamma, dbeta, dout, x, gamma *float32, n int,
+		shift, dm, rs float32) (sumG, sumGX float32)
+	lnBackDx func(dx, dout, x, gamma *float32, n int, shift, dm, rs, meanG, meanGX float32)
+
 	// peak runs n rounds of register-only FMAs of peakFlops each; nil for
 	// the generic set, which has no FMA instruction to measure.
 	peak      func(n int)

@@ -115,3 +115,28 @@ func sumSqDiffAVX2(x *float32, n int, shift, dm float32) float32
 //
 //go:noescape
 func lnNormAVX2(out, x, gamma, beta *float32, n int, shift, dm, rs float32)
+
+// lnBackSumsAVX512 adds dout[i]·xhat[i] to dgamma[i] and dout[i] to
+// dbeta[i], with xhat = ((x-shift)-dm)·rs, and returns the sums of
+// dout·gamma and dout·gamma·xhat, for i < n, n a multiple of 16.
+//
+//go:noescape
+func lnBackSumsAVX512(dgamma, dbeta, dout, x, gamma *float32, n int,
+	shift, dm, rs float32) (sumG, sumGX float32)
+
+// lnBackDxAVX512 adds (dout·gamma − meanG − xhat·meanGX)·rs to dx for
+// i < n, n a multiple of 16.
+//
+//go:noescape
+func lnBackDxAVX512(dx, dout, x, gamma *float32, n int, shift, dm, rs, meanG, meanGX float32)
+
+// lnBackSumsAVX2 is lnBackSumsAVX512 with n a multiple of 8.
+//
+//go:noescape
+func lnBackSumsAVX2(dgamma, dbeta, dout, x, gamma *float32, n int,
+	shift, dm, rs float32) (sumG, sumGX float32)
+
+// lnBackDxAVX2 is lnBackDxAVX512 with n a multiple of 8.
+//
+//go:noescape
+func lnBackDxAVX2(dx, dout, x, gamma *float32, n int, shift, dm, rs, meanG, meanGX float32)

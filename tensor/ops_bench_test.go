@@ -70,3 +70,16 @@ func BenchmarkOpsAdd(b *testing.B) {
 	x, y, out := randSlice(rng, n), randSlice(rng, n), make([]float32, n)
 	benchOp(b, 3*n, func() { Add(out, x, y) })
 }
+
+// BenchmarkOpsLayerNormBackward runs the backward pass of 2048 rows of
+// C = 256: it reads x, dout and dx and writes dx.
+func BenchmarkOpsLayerNormBackward(b *testing.B) {
+	const rows, cols = 2048, 256
+	rng := rand.New(rand.NewPCG(1, 1))
+	x, g, be := randSlice(rng, rows*cols), randSlice(rng, cols), randSlice(rng, cols)
+	dout, dx := randSlice(rng, rows*cols), make([]float32, rows*cols)
+	out, mean, rstd := make([]float32, rows*cols), make([]float32, rows), make([]float32, rows)
+	LayerNorm(out, mean, rstd, x, g, be, rows, cols, 1e-5)
+	dg, db := make([]float32, cols), make([]float32, cols)
+	benchOp(b, 4*rows*cols, func() { LayerNormBackward(dx, dg, db, dout, x, mean, rstd, g, rows, cols) })
+}

@@ -96,14 +96,23 @@ func LayerNormBackward(dx, dgamma, dbeta, dout, x, mean, rstd, gamma []float32, 
 
 func layerNormBackwardRows(ks *kernelSet, dx, dgamma, dbeta, dout, x, rstd, gamma []float32,
 	lo, hi, cols int) {
+	nv := vecSplit(ks, cols)
+	if ks.lnBackSums == nil || ks.lnBackDx == nil {
+		nv = 0
+	}
 	for r := lo; r < hi; r++ {
 		in := x[r*cols : (r+1)*cols]
 		g := dout[r*cols : (r+1)*cols]
 		d := dx[r*cols : (r+1)*cols]
 		shift, dm := shiftedMean(ks, in)
 		rs := rstd[r]
+
 		var sumG, sumGX float32
-		for j := range in {
+		if nv > 0 {
+			sumG, sumGX = ks.lnBackSums(&dgamma[0], &dbeta[0], &g[0], &in[0], &gamma[0], nv,
+				shift, dm, rs)
+		}
+		for j := nv; j < cols; j++ {
 			xhat := ((in[j] - shift) - dm) * rs
 			dn := g[j] * gamma[j]
 			sumG += dn
@@ -113,7 +122,11 @@ func layerNormBackwardRows(ks *kernelSet, dx, dgamma, dbeta, dout, x, rstd, gamm
 		}
 		sumG /= float32(cols)
 		sumGX /= float32(cols)
-		for j := range in {
+
+		if nv > 0 {
+			ks.lnBackDx(&d[0], &g[0], &in[0], &gamma[0], nv, shift, dm, rs, sumG, sumGX)
+		}
+		for j := nv; j < cols; j++ {
 			xhat := ((in[j] - shift) - dm) * rs
 			dn := g[j] * gamma[j]
 			d[j] += (dn - sumG - xhat*sumGX) * rs

@@ -205,3 +205,179 @@ lnnorm256:
 lnnormdone256:
 	VZEROUPPER
 	RET
+
+// func lnBackSumsAVX512(dgamma, dbeta, dout, x, gamma *float32, n int, shift, dm, rs float32) (sumG, sumGX float32)
+// Adds dout·xhat to dgamma and dout to dbeta, and returns the sums of
+// dout·gamma and dout·gamma·xhat, with xhat = ((x-shift)-dm)·rs.
+TEXT ·lnBackSumsAVX512(SB), NOSPLIT, $0-72
+	MOVQ dgamma+0(FP), R10
+	MOVQ dbeta+8(FP), R11
+	MOVQ dout+16(FP), BX
+	MOVQ x+24(FP), SI
+	MOVQ gamma+32(FP), R8
+	MOVQ n+40(FP), CX
+	SHLQ $2, CX
+	VBROADCASTSS shift+48(FP), Z8
+	VBROADCASTSS dm+52(FP), Z9
+	VBROADCASTSS rs+56(FP), Z10
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	XORQ DX, DX
+lnb1512:
+	CMPQ DX, CX
+	JGE lnb1done512
+	VMOVUPS (SI)(DX*1), Z0
+	VSUBPS Z8, Z0, Z0
+	VSUBPS Z9, Z0, Z0
+	VMULPS Z10, Z0, Z0 // xhat
+	VMOVUPS (BX)(DX*1), Z4 // dout
+	VMOVUPS (R10)(DX*1), Z5
+	VFMADD231PS Z4, Z0, Z5 // dgamma += dout·xhat
+	VMOVUPS Z5, (R10)(DX*1)
+	VADDPS (R11)(DX*1), Z4, Z6 // dbeta += dout
+	VMOVUPS Z6, (R11)(DX*1)
+	VMULPS (R8)(DX*1), Z4, Z4 // dout·gamma
+	VADDPS Z4, Z2, Z2
+	VFMADD231PS Z4, Z0, Z3
+	ADDQ $64, DX
+	JMP lnb1512
+lnb1done512:
+	VMOVAPS Z3, Z7
+	VEXTRACTF64X4 $1, Z2, Y1
+	VADDPS Y1, Y2, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	MOVSS X0, sumG+64(FP)
+	VEXTRACTF64X4 $1, Z7, Y1
+	VADDPS Y1, Y7, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	MOVSS X0, sumGX+68(FP)
+	VZEROUPPER
+	RET
+
+// func lnBackDxAVX512(dx, dout, x, gamma *float32, n int, shift, dm, rs, meanG, meanGX float32)
+// Adds (dout·gamma − meanG − xhat·meanGX)·rs to dx.
+TEXT ·lnBackDxAVX512(SB), NOSPLIT, $0-60
+	MOVQ dx+0(FP), DI
+	MOVQ dout+8(FP), BX
+	MOVQ x+16(FP), SI
+	MOVQ gamma+24(FP), R8
+	MOVQ n+32(FP), CX
+	SHLQ $2, CX
+	VBROADCASTSS shift+40(FP), Z8
+	VBROADCASTSS dm+44(FP), Z9
+	VBROADCASTSS rs+48(FP), Z10
+	VBROADCASTSS meanG+52(FP), Z11
+	VBROADCASTSS meanGX+56(FP), Z12
+	XORQ DX, DX
+lnb2512:
+	CMPQ DX, CX
+	JGE lnb2done512
+	VMOVUPS (SI)(DX*1), Z0
+	VSUBPS Z8, Z0, Z0
+	VSUBPS Z9, Z0, Z0
+	VMULPS Z10, Z0, Z0 // xhat
+	VMOVUPS (BX)(DX*1), Z4
+	VMULPS (R8)(DX*1), Z4, Z4 // dout·gamma
+	VSUBPS Z11, Z4, Z4
+	VFNMADD231PS Z12, Z0, Z4 // − xhat·meanGX
+	VMOVUPS (DI)(DX*1), Z5
+	VFMADD231PS Z10, Z4, Z5
+	VMOVUPS Z5, (DI)(DX*1)
+	ADDQ $64, DX
+	JMP lnb2512
+lnb2done512:
+	VZEROUPPER
+	RET
+
+// func lnBackSumsAVX2(dgamma, dbeta, dout, x, gamma *float32, n int, shift, dm, rs float32) (sumG, sumGX float32)
+// Adds dout·xhat to dgamma and dout to dbeta, and returns the sums of
+// dout·gamma and dout·gamma·xhat, with xhat = ((x-shift)-dm)·rs.
+TEXT ·lnBackSumsAVX2(SB), NOSPLIT, $0-72
+	MOVQ dgamma+0(FP), R10
+	MOVQ dbeta+8(FP), R11
+	MOVQ dout+16(FP), BX
+	MOVQ x+24(FP), SI
+	MOVQ gamma+32(FP), R8
+	MOVQ n+40(FP), CX
+	SHLQ $2, CX
+	VBROADCASTSS shift+48(FP), Y8
+	VBROADCASTSS dm+52(FP), Y9
+	VBROADCASTSS rs+56(FP), Y10
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ DX, DX
+lnb1256:
+	CMPQ DX, CX
+	JGE lnb1done256
+	VMOVUPS (SI)(DX*1), Y0
+	VSUBPS Y8, Y0, Y0
+	VSUBPS Y9, Y0, Y0
+	VMULPS Y10, Y0, Y0 // xhat
+	VMOVUPS (BX)(DX*1), Y4 // dout
+	VMOVUPS (R10)(DX*1), Y5
+	VFMADD231PS Y4, Y0, Y5 // dgamma += dout·xhat
+	VMOVUPS Y5, (R10)(DX*1)
+	VADDPS (R11)(DX*1), Y4, Y6 // dbeta += dout
+	VMOVUPS Y6, (R11)(DX*1)
+	VMULPS (R8)(DX*1), Y4, Y4 // dout·gamma
+	VADDPS Y4, Y2, Y2
+	VFMADD231PS Y4, Y0, Y3
+	ADDQ $32, DX
+	JMP lnb1256
+lnb1done256:
+	VMOVAPS Y3, Y7
+	VMOVAPS Y2, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	MOVSS X0, sumG+64(FP)
+	VMOVAPS Y7, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	MOVSS X0, sumGX+68(FP)
+	VZEROUPPER
+	RET
+
+// func lnBackDxAVX2(dx, dout, x, gamma *float32, n int, shift, dm, rs, meanG, meanGX float32)
+// Adds (dout·gamma − meanG − xhat·meanGX)·rs to dx.
+TEXT ·lnBackDxAVX2(SB), NOSPLIT, $0-60
+	MOVQ dx+0(FP), DI
+	MOVQ dout+8(FP), BX
+	MOVQ x+16(FP), SI
+	MOVQ gamma+24(FP), R8
+	MOVQ n+32(FP), CX
+	SHLQ $2, CX
+	VBROADCASTSS shift+40(FP), Y8
+	VBROADCASTSS dm+44(FP), Y9
+	VBROADCASTSS rs+48(FP), Y10
+	VBROADCASTSS meanG+52(FP), Y11
+	VBROADCASTSS meanGX+56(FP), Y12
+	XORQ DX, DX
+lnb2256:
+	CMPQ DX, CX
+	JGE lnb2done256
+	VMOVUPS (SI)(DX*1), Y0
+	VSUBPS Y8, Y0, Y0
+	VSUBPS Y9, Y0, Y0
+	VMULPS Y10, Y0, Y0 // xhat
+	VMOVUPS (BX)(DX*1), Y4
+	VMULPS (R8)(DX*1), Y4, Y4 // dout·gamma
+	VSUBPS Y11, Y4, Y4
+	VFNMADD231PS Y12, Y0, Y4 // − xhat·meanGX
+	VMOVUPS (DI)(DX*1), Y5
+	VFMADD231PS Y10, Y4, Y5
+	VMOVUPS Y5, (DI)(DX*1)
+	ADDQ $32, DX
+	JMP lnb2256
+lnb2done256:
+	VZEROUPPER
+	RET
