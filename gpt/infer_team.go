@@ -33,9 +33,9 @@ type team struct {
 	tasks atomic.Int32
 	done  atomic.Int32 // tasks of the current section finished
 
-	// waiting is set while the caller blocks on finished for the last
-	// task of a section.
-	waiting  atomic.Bool
+	// waiting is the gen of the section whose last task the caller
+	// blocks on finished for, or 0.
+	waiting  atomic.Uint64
 	finished chan struct{}
 
 	quit    atomic.Bool
@@ -76,20 +76,20 @@ func (t *team) run(kind section, layer, tasks int) {
 	t.wakeAll()
 
 	t.drain()
-	t.wait(tasks)
+	t.wait(gen, tasks)
 }
 
 // wait returns when tasks tasks of the current section are done. It spins
 // briefly, because the last task usually ends within microseconds, then
 // blocks, so that on a busy machine a helper sharing this core can run.
-func (t *team) wait(tasks int) {
+func (t *team) wait(gen uint64, tasks int) {
 	start := time.Now()
 	for spins := 0; int(t.done.Load()) != tasks; spins++ {
 		if spins&255 != 0 || time.Since(start) < teamSpin/4 {
 			continue
 		}
-		t.waiting.Store(true)
-		if int(t.done.Load()) == tasks && t.waiting.CompareAndSwap(true, false) {
+		t.waiting.Store(gen)
+		if int(t.done.Load()) == tasks && t.waiting.CompareAndSwap(gen, 0) {
 			return
 		}
 		<-t.finished
@@ -113,7 +113,9 @@ func (t *team) drain() {
 			continue
 		}
 		t.work(section(kind), int(layer), int(i))
-		if t.done.Add(1) == tasks && t.waiting.CompareAndSwap(true, false) {
+		// The swap names the section, so that a helper finishing late
+		// cannot wake the caller from the wait for a later section.
+		if t.done.Add(1) == tasks && t.waiting.CompareAndSwap(v>>32, 0) {
 			t.finished <- struct{}{}
 		}
 	}
