@@ -38,7 +38,8 @@ const (
 // transformers versions save (h.N.attn.bias, h.N.attn.masked_bias) are
 // ignored. Any other configuration, a missing or extra tensor, or a shape
 // or dtype other than the expected one is rejected with an error that names
-// the key or tensor.
+// the key or tensor, and a truncated or corrupt file with one that names
+// the file.
 func ImportHF(dir string) (*Checkpoint, error) {
 	cfg, tied, err := readHFConfig(dir)
 	if err != nil {
@@ -52,9 +53,21 @@ func ImportHF(dir string) (*Checkpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("import hf: %w", err)
 	}
-	m := New(cfg, 0)
-	if err := loadHFTensors(m, tensors, tied); err != nil {
+	// Every tensor is checked against config.json before New allocates the
+	// model, so a config whose sizes the file does not back (n_embd of 2^40,
+	// say) gets an error instead of an out-of-memory crash.
+	params, err := matchHFTensors(cfg, tensors, tied)
+	if err != nil {
 		return nil, fmt.Errorf("import hf: %s: %w", filepath.Join(dir, HFWeightsFile), err)
+	}
+	m := New(cfg, 0)
+	for _, p := range m.Params() {
+		data, ok := params[p.Name]
+		if !ok || len(data) != p.Value.Size() {
+			// forEachParamShape lists New's parameters, as a test checks.
+			return nil, fmt.Errorf("import hf: parameter %s of the model has no tensor", p.Name)
+		}
+		copy(p.Value.Data, data)
 	}
 
 	credits, err := os.ReadFile(filepath.Join(dir, HFCreditsFile))
@@ -98,6 +111,10 @@ func readHFConfig(dir string) (Config, bool, error) {
 func readHFTokenizer(dir string, cfg *Config) (*bpe.Tokenizer, error) {
 	path := filepath.Join(dir, HFTokenizerFile)
 	f, err := os.Open(path)
+	if errNotExist(err) {
+		return nil, fmt.Errorf("%s is missing; copy the tokenizer.json that 'goushi export hf' "+
+			"wrote into the folder", path)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -215,11 +232,21 @@ func checkF32(path string) error {
 	if _, err := io.ReadFull(f, lenBuf[:]); err != nil {
 		return fmt.Errorf("%s: file is too short for a safetensors header: %w", path, err)
 	}
+
 	n := binary.LittleEndian.Uint64(lenBuf[:])
 	if n > maxSafetensorsHeader {
 		return fmt.Errorf("%s: header length %d exceeds %d bytes; the file is not safetensors",
 			path, n, maxSafetensorsHeader)
 	}
+	info, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if size := info.Size(); n > uint64(size-8) {
+		return fmt.Errorf("%s: header length %d exceeds the %d bytes after the length field; "+
+			"the file is truncated or not safetensors", path, n, size-8)
+	}
+
 	header := make([]byte, n)
 	if _, err := io.ReadFull(f, header); err != nil {
 		return fmt.Errorf("%s: header of %d bytes is truncated: %w", path, n, err)
@@ -228,6 +255,7 @@ func checkF32(path string) error {
 	if err := json.Unmarshal(header, &entries); err != nil {
 		return fmt.Errorf("%s: malformed header: %w", path, err)
 	}
+
 	names := make([]string, 0, len(entries))
 	for name := range entries {
 		names = append(names, name)
@@ -244,18 +272,23 @@ func checkF32(path string) error {
 			return fmt.Errorf("%s: tensor %q: malformed entry: %w", path, name, err)
 		}
 		if e.DType != "F32" {
-			return fmt.Errorf("%s: tensor %q has dtype %s; goushi imports only F32, so "+
+			return fmt.Errorf("%s: tensor %q has dtype %q; goushi imports only F32, so "+
 				"convert the model with model.float() before save_pretrained", path, name, e.DType)
 		}
 	}
 	return nil
 }
 
-// loadHFTensors copies tensors, keyed by their names in the file, into m's
-// parameters and checks that every parameter is present once with the
-// expected shape and that no unknown tensor is left over. tied is the
-// tie_word_embeddings of config.json.
-func loadHFTensors(m *Model, tensors map[string]*tensor.Tensor, tied bool) error {
+// matchHFTensors checks tensors, keyed by their names in the file, against
+// the parameters of a model of cfg and returns each parameter's values in
+// goushi's layout, keyed by the goushi name. Every parameter must be present
+// once with the expected shape, no unknown tensor may be left over, and an
+// lm_head.weight must equal the token embedding. tied is the
+// tie_word_embeddings of config.json. It allocates no model. The values it
+// returns are the file's tensors or transposed copies of the same size, so
+// the memory they take is bounded by the file.
+func matchHFTensors(cfg Config, tensors map[string]*tensor.Tensor, tied bool) (
+	map[string][]float32, error) {
 	byName := make(map[string]*tensor.Tensor, len(tensors))
 	fileName := make(map[string]string, len(tensors))
 	var lmHead *tensor.Tensor
@@ -269,29 +302,33 @@ func loadHFTensors(m *Model, tensors map[string]*tensor.Tensor, tied bool) error
 			continue
 		}
 		if prev, dup := fileName[short]; dup {
-			return fmt.Errorf("tensors %q and %q name the same parameter", prev, name)
+			return nil, fmt.Errorf("tensors %q and %q name the same parameter", prev, name)
 		}
 		byName[short] = t
 		fileName[short] = name
 	}
 
-	for _, p := range m.Params() {
-		t, ok := byName[p.Name]
+	params := make(map[string][]float32, len(byName))
+	err := forEachParamShape(cfg, func(name string, shape ...int) error {
+		want := hfShape(name, shape)
+		t, ok := byName[name]
 		if !ok {
-			return fmt.Errorf("missing tensor %q of shape %v", hfName(p.Name), hfShape(p.Name,
-				p.Value.Shape))
+			return fmt.Errorf("missing tensor %q of shape %v", hfName(name), want)
 		}
-		delete(byName, p.Name)
-		want := hfShape(p.Name, p.Value.Shape)
+		delete(byName, name)
 		if !slices.Equal(t.Shape, want) {
 			return fmt.Errorf("tensor %q has shape %v; want %v for this config.json",
-				fileName[p.Name], t.Shape, want)
+				fileName[name], t.Shape, want)
 		}
 		data := t.Data
-		if isConv1DWeight(p.Name) {
+		if isConv1DWeight(name) {
 			data = transpose(data, want[0], want[1]) // (in, out) to (out, in)
 		}
-		copy(p.Value.Data, data)
+		params[name] = data
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 
 	if len(byName) > 0 {
@@ -300,22 +337,59 @@ func loadHFTensors(m *Model, tensors map[string]*tensor.Tensor, tied bool) error
 			extra = append(extra, fileName[short])
 		}
 		sort.Strings(extra)
-		return fmt.Errorf("unexpected tensor %q (%d in all) that a GPT-2 of this config.json "+
-			"does not have", extra[0], len(extra))
+		return nil, fmt.Errorf("unexpected tensor %q (%d in all) that a GPT-2 of this "+
+			"config.json does not have", extra[0], len(extra))
 	}
 	if lmHead == nil && !tied {
-		return fmt.Errorf("tensor %q is missing although config.json sets "+
+		return nil, fmt.Errorf("tensor %q is missing although config.json sets "+
 			"tie_word_embeddings false; goushi supports only an output head tied to %q",
 			hfLMHead, hfName("wte.weight"))
 	}
 	if lmHead != nil {
-		wte := m.Param("wte.weight").Value
-		if !slices.Equal(lmHead.Shape, wte.Shape) || !sameBits(lmHead.Data, wte.Data) {
-			return fmt.Errorf("tensor %q differs from %q; goushi supports only an output head "+
-				"tied to the token embedding", hfLMHead, hfName("wte.weight"))
+		wte := params["wte.weight"]
+		if !slices.Equal(lmHead.Shape, []int{cfg.VocabSize, cfg.Embd}) ||
+			!sameBits(lmHead.Data, wte) {
+			return nil, fmt.Errorf("tensor %q differs from %q; goushi supports only an output "+
+				"head tied to the token embedding", hfLMHead, hfName("wte.weight"))
 		}
 	}
-	return nil
+	return params, nil
+}
+
+// forEachParamShape calls visit with the name and shape of every parameter
+// of a model of cfg, in the order of Model.Params, and stops at the first
+// error. It allocates no parameter. Because wte comes first, a visit that
+// checks shapes against a file bounds Embd before any shape multiplies it.
+func forEachParamShape(cfg Config, visit func(name string, shape ...int) error) error {
+	V, T, C := cfg.VocabSize, cfg.ContextLen, cfg.Embd
+	if err := visit("wte.weight", V, C); err != nil {
+		return err
+	}
+	if err := visit("wpe.weight", T, C); err != nil {
+		return err
+	}
+	for i := 0; i < cfg.Layers; i++ {
+		block := []struct {
+			name  string
+			shape []int
+		}{
+			{"ln_1.weight", []int{C}}, {"ln_1.bias", []int{C}},
+			{"attn.c_attn.weight", []int{3 * C, C}}, {"attn.c_attn.bias", []int{3 * C}},
+			{"attn.c_proj.weight", []int{C, C}}, {"attn.c_proj.bias", []int{C}},
+			{"ln_2.weight", []int{C}}, {"ln_2.bias", []int{C}},
+			{"mlp.c_fc.weight", []int{4 * C, C}}, {"mlp.c_fc.bias", []int{4 * C}},
+			{"mlp.c_proj.weight", []int{C, 4 * C}}, {"mlp.c_proj.bias", []int{C}},
+		}
+		for _, p := range block {
+			if err := visit(fmt.Sprintf("h.%d.%s", i, p.name), p.shape...); err != nil {
+				return err
+			}
+		}
+	}
+	if err := visit("ln_f.weight", C); err != nil {
+		return err
+	}
+	return visit("ln_f.bias", C)
 }
 
 // hfShape returns the shape a goushi parameter has in the Hugging Face

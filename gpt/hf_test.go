@@ -2,7 +2,9 @@ package gpt
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -523,7 +525,7 @@ func TestImportHFRejects(t *testing.T) {
 		}, []string{`"lm_head.weight" is missing`, "tie_word_embeddings false"}},
 		{"half precision", func(t *testing.T, dir string, _ []string, _ map[string]*tensor.Tensor) {
 			writeF16Safetensors(t, filepath.Join(dir, HFWeightsFile), "transformer.wte.weight")
-		}, []string{`tensor "transformer.wte.weight" has dtype F16`, "model.float()"}},
+		}, []string{`tensor "transformer.wte.weight" has dtype "F16"`, "model.float()"}},
 		{"pytorch bin only", func(t *testing.T, dir string, _ []string, _ map[string]*tensor.Tensor) {
 			if err := os.Rename(filepath.Join(dir, HFWeightsFile),
 				filepath.Join(dir, "pytorch_model.bin")); err != nil {
@@ -536,6 +538,49 @@ func TestImportHFRejects(t *testing.T) {
 		{"style without token", func(t *testing.T, dir string, _ []string, _ map[string]*tensor.Tensor) {
 			editHFConfig(t, dir, func(c map[string]any) { c["goushi_styles"] = []string{"猎奇"} })
 		}, []string{`goushi_styles lists "猎奇"`}},
+		// The file's 32-wide wte rejects these sizes before New would
+		// allocate (or overflow on) a model of them.
+		{"embd beyond the file", func(t *testing.T, dir string, _ []string, _ map[string]*tensor.Tensor) {
+			editHFConfig(t, dir, func(c map[string]any) { c["n_embd"] = 1 << 40; c["n_head"] = 1 })
+		}, []string{`"transformer.wte.weight" has shape [400 32]`, "want [400 1099511627776]"}},
+		{"positions beyond the file", func(t *testing.T, dir string, _ []string, _ map[string]*tensor.Tensor) {
+			editHFConfig(t, dir, func(c map[string]any) { c["n_positions"] = 1 << 40 })
+		}, []string{`"transformer.wpe.weight" has shape [16 32]`}},
+		{"layers beyond the file", func(t *testing.T, dir string, _ []string, _ map[string]*tensor.Tensor) {
+			editHFConfig(t, dir, func(c map[string]any) { c["n_layer"] = 1_000_000_000 })
+		}, []string{`missing tensor "transformer.h.2.ln_1.weight"`}},
+		{"header length beyond the file", func(t *testing.T, dir string, _ []string, _ map[string]*tensor.Tensor) {
+			editHFWeightsFile(t, dir, func(b []byte) []byte {
+				binary.LittleEndian.PutUint64(b, math.MaxUint64)
+				return b
+			})
+		}, []string{"model.safetensors: header length 18446744073709551615 exceeds"}},
+		{"header length past the end", func(t *testing.T, dir string, _ []string, _ map[string]*tensor.Tensor) {
+			editHFWeightsFile(t, dir, func(b []byte) []byte {
+				binary.LittleEndian.PutUint64(b, uint64(len(b)))
+				return b
+			})
+		}, []string{"model.safetensors: header length", "truncated"}},
+		{"corrupt header", func(t *testing.T, dir string, _ []string, _ map[string]*tensor.Tensor) {
+			editHFWeightsFile(t, dir, func(b []byte) []byte {
+				b[8] = '['
+				return b
+			})
+		}, []string{"model.safetensors: malformed header"}},
+		{"truncated header", func(t *testing.T, dir string, _ []string, _ map[string]*tensor.Tensor) {
+			editHFWeightsFile(t, dir, func(b []byte) []byte { return b[:40] })
+		}, []string{"model.safetensors: header length", "truncated"}},
+		{"truncated data", func(t *testing.T, dir string, _ []string, _ map[string]*tensor.Tensor) {
+			editHFWeightsFile(t, dir, func(b []byte) []byte { return b[:len(b)-6] })
+		}, []string{"model.safetensors", `tensor "transformer.ln_f.bias"`, "truncated"}},
+		{"empty weights file", func(t *testing.T, dir string, _ []string, _ map[string]*tensor.Tensor) {
+			editHFWeightsFile(t, dir, func(b []byte) []byte { return nil })
+		}, []string{"model.safetensors: file is too short"}},
+		{"missing tokenizer", func(t *testing.T, dir string, _ []string, _ map[string]*tensor.Tensor) {
+			if err := os.Remove(filepath.Join(dir, HFTokenizerFile)); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"tokenizer.json is missing"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -551,6 +596,40 @@ func TestImportHFRejects(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// editHFWeightsFile replaces model.safetensors in dir with edit of its bytes.
+func editHFWeightsFile(t *testing.T, dir string, edit func([]byte) []byte) {
+	t.Helper()
+	path := filepath.Join(dir, HFWeightsFile)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, edit(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestParamShapesMatchNew holds the shapes that import checks before it
+// allocates a model equal to the parameters New makes.
+func TestParamShapesMatchNew(t *testing.T) {
+	var got []string
+	err := forEachParamShape(testConfig, func(name string, shape ...int) error {
+		got = append(got, fmt.Sprintf("%s %v", name, shape))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, p := range New(testConfig, 1).Params() {
+		want = append(want, fmt.Sprintf("%s %v", p.Name, p.Value.Shape))
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("forEachParamShape lists\n%s\nNew makes\n%s", strings.Join(got, "\n"),
+			strings.Join(want, "\n"))
 	}
 }
 
