@@ -3,10 +3,11 @@
 
 Builds a tiny GPT-2 style model (vocab 64, context 8, 2 layers, 2 heads,
 embedding 16) with fixed random weights. In float64, it records the logits
-and loss for one batch with an ignored target and the gradient of every
+and loss for one batch with two ignored targets and the gradient of every
 parameter. It also records the losses, gradient norms and final weights of
-10 AdamW steps with gradient clipping. The model follows Hugging Face GPT-2: pre-LayerNorm
-blocks, eps 1e-5, tanh GELU, output head tied to the token embedding.
+10 AdamW steps with gradient clipping. The model follows Hugging Face
+GPT-2: pre-LayerNorm blocks, eps 1e-5, tanh GELU, output head tied to the
+token embedding.
 
 Regenerate from the repository root with Debian's python3-torch:
 
@@ -15,11 +16,13 @@ Regenerate from the repository root with Debian's python3-torch:
 The weights are drawn in float32 and stored exactly, so both sides start
 from identical values. A rerun may differ from the committed file in the
 last bits of float64 sums (about 1e-15 relative) and in the key-bias
-gradients, whose true value is 0 and which come out as noise near 1e-19. Output format of ref_gpt2_tiny.bin, little endian:
-the 8 bytes "GSREF01\\n", a uint32 header length, a UTF-8 JSON header,
-then float32 data. The header has the config, ids and targets, the
-optimizer settings, and "tensors": a list of {name, shape, offset} where
-offset counts float32 values from the start of the data.
+gradients, whose true value is 0 and which come out as noise near 1e-19.
+
+Output format of ref_gpt2_tiny.bin, little endian: the 8 bytes
+"GSREF01\\n", a uint32 header length, a UTF-8 JSON header, then float32
+data. The header has the config, ids and targets, the optimizer settings,
+and "tensors": a list of {name, shape, offset} where offset counts float32
+values from the start of the data.
 """
 
 import json
