@@ -29,6 +29,25 @@ func TestCrossEntropyValueByHand(t *testing.T) {
 	}
 }
 
+// TestCrossEntropyAddsToExistingGrad covers logits that already have a
+// gradient, such as a parameter: the backward pass adds to it instead of
+// reusing the logits' storage. Values as in TestCrossEntropyValueByHand.
+func TestCrossEntropyAddsToExistingGrad(t *testing.T) {
+	values := []float32{0, float32(math.Log(3)), 5, -5, 2, 2}
+	z := NewParam("logits", tensor.FromSlice(values, 3, 2))
+	for i := range z.Grad.Data {
+		z.Grad.Data[i] = 1
+	}
+	tp := NewTape()
+	tp.Backward(CrossEntropy(tp, z, []int{1, IgnoreIndex, 0}))
+	wantGrad := []float64{1 + 0.25/2, 1 - 0.25/2, 1, 1, 1 - 0.5/2, 1 + 0.5/2}
+	for i, w := range wantGrad {
+		if got := float64(z.Grad.Data[i]); math.Abs(got-w) > 1e-6 {
+			t.Errorf("grad[%d] = %.8f, want %.8f", i, got, w)
+		}
+	}
+}
+
 func TestCrossEntropyLargeLogitsFinite(t *testing.T) {
 	// The target's probability underflows float32 (e^-200), yet the loss
 	// must come out as 200 exactly rather than +Inf.
