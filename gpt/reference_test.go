@@ -17,10 +17,10 @@ import (
 // reference is the content of testdata/ref_gpt2_tiny.bin, written by
 // testdata/make_reference.py from a float64 PyTorch run.
 type reference struct {
-	Config  Config `json:"config"`
-	Batch   int    `json:"batch"`
-	IDs     []int  `json:"ids"`
-	Targets []int  `json:"targets"`
+	Config  Config  `json:"config"`
+	Batch   int     `json:"batch"`
+	IDs     []int   `json:"ids"`
+	Targets []int   `json:"targets"`
 	Loss    float64 `json:"loss"`
 	AdamW   struct {
 		LR          float32 `json:"lr"`
