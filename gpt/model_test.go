@@ -323,8 +323,9 @@ func TestTiedEmbeddingOneState(t *testing.T) {
 }
 
 // TestGradientAccumulation compares 4 micro-batches of 2 sequences, each
-// backward scaled by 1/4, with one batch of 8: the summed gradients and the
-// global norm that clipping computes must agree to float32 rounding.
+// backward scaled by 1/4, with one batch of 8: the summed gradients, the
+// global norm that clipping computes and the clipped gradients must agree
+// to float32 rounding.
 func TestGradientAccumulation(t *testing.T) {
 	const T = 5
 	cfg := testConfig
@@ -361,6 +362,24 @@ func TestGradientAccumulation(t *testing.T) {
 	}
 	if math.Abs(float64(fullNorm-accNorm)) > 1e-5*float64(fullNorm) {
 		t.Errorf("gradient norm: batch of 8 %g, 4 micro-batches %g", fullNorm, accNorm)
+	}
+
+	// Clipping the accumulated gradients to half the norm must give the
+	// batch-of-8 gradients scaled by 1/2, with a norm of maxNorm after.
+	maxNorm := fullNorm / 2
+	layers.ClipGradNorm(params, maxNorm)
+	for i, p := range params {
+		for j := range full[i] {
+			want := float64(full[i][j]) / 2
+			if d := math.Abs(want - float64(p.Grad.Data[j])); d > 1e-6 {
+				t.Fatalf("%s[%d] clipped: batch of 8 halved %g, 4 micro-batches %g", p.Name,
+					j, want, p.Grad.Data[j])
+			}
+		}
+	}
+	got := layers.ClipGradNorm(params, 0)
+	if math.Abs(float64(got-maxNorm)) > 1e-5*float64(maxNorm) {
+		t.Errorf("norm after clipping to %g is %g", maxNorm, got)
 	}
 }
 
