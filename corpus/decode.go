@@ -223,7 +223,10 @@ var commonCharSet = func() map[rune]bool {
 
 // commonCharScore returns the share of Han characters in s that are in
 // commonCharSet, minus the share of characters that ordinary Chinese text
-// does not contain (private use, Hangul, kana).
+// does not contain. Those are private use, Hangul and kana, and the symbol
+// rows of the legacy tables that a wrong reading of punctuation lands in:
+// bopomofo, roman numerals, box drawing and the vertical and small forms.
+// For example GBK 。 (A1A3) read as Big5 is the small bracket ﹝.
 func commonCharScore(s string) float64 {
 	han, common, odd := 0, 0, 0
 	for _, r := range s {
@@ -233,7 +236,7 @@ func commonCharScore(s string) float64 {
 			if commonCharSet[r] {
 				common++
 			}
-		case unicode.In(r, unicode.Co, unicode.Hangul, unicode.Hiragana, unicode.Katakana):
+		case isOddInChinese(r):
 			odd++
 		}
 	}
@@ -242,4 +245,15 @@ func commonCharScore(s string) float64 {
 		return 0
 	}
 	return float64(common-odd) / float64(total)
+}
+
+func isOddInChinese(r rune) bool {
+	switch {
+	case r >= 0x2150 && r <= 0x218f, // number forms (roman numerals)
+		r >= 0x2500 && r <= 0x257f, // box drawing
+		r >= 0xfe30 && r <= 0xfe6f: // vertical and small form variants
+		return true
+	}
+	return unicode.In(r, unicode.Co, unicode.Hangul, unicode.Hiragana, unicode.Katakana,
+		unicode.Bopomofo)
 }

@@ -152,3 +152,30 @@ func TestDecodeTextReportsOffsets(t *testing.T) {
 		})
 	}
 }
+
+// Short GBK texts whose bytes also decode as Big5. Read as Big5, their
+// punctuation turns into bopomofo and small forms (GBK ， A3AC is Big5 ㄛ,
+// 。 A1A3 is ﹝), which must count against that reading.
+func TestDecodeTextShortGBK(t *testing.T) {
+	for _, text := range []string{
+		"临江仙\n王观\n别岸相逢何草草，扁舟两岸垂杨。\n绣屏珠箔绮香囊",
+		"恋绣衾\n陈允平\n银鸳金凤画暗销。\n晓帘栊、新翠渐交。\n算多少",
+		"菩萨蛮\n石孝友\n花销玉瘦斜平薄。\n舞衣宽",
+	} {
+		gbk, err := simplifiedchinese.GBK.NewEncoder().String(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		asBig5, err := traditionalchinese.Big5.NewDecoder().String(gbk)
+		if err != nil || strings.ContainsRune(asBig5, '\uFFFD') {
+			t.Fatalf("%q: GBK bytes do not decode as Big5, so the case tests nothing", text)
+		}
+		got, enc, err := DecodeText("x.txt", []byte(gbk))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != text || enc != EncodingGB18030 {
+			t.Errorf("decoded as %s to %q, want GB18030 %q", enc, got, text)
+		}
+	}
+}
