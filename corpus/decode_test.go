@@ -89,14 +89,20 @@ func TestReadFileGBKAndBig5(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// 家人们 is BCD2 C8CB C3C7 in the GB2312 table and 家人們 is AE61 A448
+	// ADCC in the Big5 table, so the files really are in those encodings.
 	cases := []struct {
 		name, data, want, wantEnc string
+		head                      []byte
 	}{
-		{"gbk.txt", gbk, simplified, EncodingGB18030},
-		{"big5.txt", big5, traditional, EncodingBig5},
+		{"gbk.txt", gbk, simplified, EncodingGB18030, []byte{0xbc, 0xd2, 0xc8, 0xcb, 0xc3, 0xc7}},
+		{"big5.txt", big5, traditional, EncodingBig5, []byte{0xae, 0x61, 0xa4, 0x48, 0xad, 0xcc}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			if !strings.HasPrefix(c.data, string(c.head)) {
+				t.Fatalf("encoded file starts % X, want % X", c.data[:len(c.head)], c.head)
+			}
 			path := writeEncoded(t, c.name, []byte(c.data))
 			recs, enc, err := ReadFile(path)
 			if err != nil {
