@@ -44,8 +44,8 @@ func (r Report) Count(reason Reason) int {
 	return n
 }
 
-// Summary returns one line such as "kept 10 of 12 documents; dropped 1
-// too short, 1 exact duplicate".
+// Summary returns one line such as "kept 10 of 13 documents; dropped 2
+// exact duplicates, 1 too short", with the reasons in alphabetical order.
 func (r Report) Summary() string {
 	s := fmt.Sprintf("kept %d of %d documents", r.Kept, r.Read)
 	counts := map[Reason]int{}
@@ -62,7 +62,11 @@ func (r Report) Summary() string {
 	sort.Strings(reasons)
 	parts := make([]string, len(reasons))
 	for i, reason := range reasons {
-		parts[i] = fmt.Sprintf("%d %s", counts[Reason(reason)], reason)
+		n := counts[Reason(reason)]
+		parts[i] = fmt.Sprintf("%d %s", n, reason)
+		if n != 1 && strings.HasSuffix(reason, "duplicate") {
+			parts[i] += "s"
+		}
 	}
 	return s + "; dropped " + strings.Join(parts, ", ")
 }

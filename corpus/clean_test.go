@@ -100,3 +100,17 @@ func TestChunkKeepsShortText(t *testing.T) {
 		t.Errorf("Chunk of empty text = %q, want none", got)
 	}
 }
+
+func TestReportSummary(t *testing.T) {
+	r := Report{Read: 6, Kept: 2, Drops: []Drop{
+		{Reason: TooShort}, {Reason: ExactDuplicate}, {Reason: NearDuplicate},
+		{Reason: ExactDuplicate},
+	}}
+	want := "kept 2 of 6 documents; dropped 2 exact duplicates, 1 near duplicate, 1 too short"
+	if got := r.Summary(); got != want {
+		t.Errorf("Summary = %q, want %q", got, want)
+	}
+	if got := (Report{Read: 1, Kept: 1}).Summary(); got != "kept 1 of 1 documents" {
+		t.Errorf("Summary = %q, want %q", got, "kept 1 of 1 documents")
+	}
+}
