@@ -20,7 +20,7 @@ const (
 	// cachedPiece is the longest piece kept in the per-worker cache. On
 	// Chinese text most longer pieces are whole clauses seen once, and
 	// caching them cost more than it saved.
-	cachedPiece = 24
+	cachedPiece = 12
 	// cacheSlots is the size of each worker's direct-mapped cache.
 	cacheSlots = 1 << 14
 	// parallelBytes is the input size above which Encode splits the text
