@@ -390,6 +390,8 @@ func TestImportHFMatchesPyTorch(t *testing.T) {
 	fixture := dir == ""
 	if fixture {
 		dir = filepath.Join("testdata", "hf_gpt2_tiny")
+	} else {
+		requireAbsEnvPath(t, "GOUSHI_HF_IMPORT", dir)
 	}
 	ck, err := ImportHF(dir)
 	if err != nil {
@@ -426,6 +428,17 @@ func TestImportHFMatchesPyTorch(t *testing.T) {
 	// of 中, with <|endoftext|> after them.
 	if got, want := tok.Encode(" the 中"), []int{258, 0x20, 259, 0xAD}; !slices.Equal(got, want) {
 		t.Errorf("fixture tokenizer encodes \" the 中\" as %v, want %v", got, want)
+	}
+}
+
+// requireAbsEnvPath stops the test when the environment variable env holds
+// a relative path, which would resolve against the package folder that go
+// test runs in rather than the folder the user ran it from.
+func requireAbsEnvPath(t *testing.T, env, path string) {
+	t.Helper()
+	if !filepath.IsAbs(path) {
+		t.Fatalf("%s=%s is relative, but go test runs in the package folder gpt; "+
+			"pass an absolute path such as $PWD/%s", env, path, path)
 	}
 }
 

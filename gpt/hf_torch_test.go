@@ -44,6 +44,7 @@ func TestExportMatchesPyTorch(t *testing.T) {
 	}
 	ck := &Checkpoint{}
 	if path := os.Getenv("GOUSHI_HF_CHECKPOINT"); path != "" {
+		requireAbsEnvPath(t, "GOUSHI_HF_CHECKPOINT", path)
 		var err error
 		if ck, err = LoadCheckpoint(path); err != nil {
 			t.Fatal(err)
