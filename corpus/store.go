@@ -80,12 +80,16 @@ func IsStore(dir string) bool {
 // opens as an empty store that the first Add creates.
 func OpenStore(dir string) (*Store, error) {
 	s := &Store{Dir: dir, Manifest: Manifest{Version: manifestVersion}}
+	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+		return nil, fmt.Errorf("store %s is a file, not a folder; name a new or existing "+
+			"store folder", dir)
+	}
 	data, err := os.ReadFile(filepath.Join(dir, ManifestName))
 	if errors.Is(err, fs.ErrNotExist) {
 		return s, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
+		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
 	s.manifestID = TextID(string(data))
 	if err := json.Unmarshal(data, &s.Manifest); err != nil {
@@ -190,6 +194,7 @@ var beforeCommit func() error
 // Add reads the files, cleans and deduplicates their documents against
 // the store and each other, and writes the kept ones. Every file is read
 // before anything is written, so a bad file leaves the store unchanged.
+// Input without any text, such as empty files, is an error.
 func (s *Store) Add(req AddRequest) (*AddResult, error) {
 	if strings.TrimSpace(req.Source.Name) == "" {
 		return nil, ErrNoSource
@@ -215,6 +220,10 @@ func (s *Store) Add(req AddRequest) (*AddResult, error) {
 		for _, r := range recs {
 			b.Add(r, src.Name, req.Style)
 		}
+	}
+	if b.Report.Read == 0 {
+		return nil, fmt.Errorf("no text found in %s; name files that contain text",
+			strings.Join(req.Paths, ", "))
 	}
 	res.Report = b.Report
 	if len(b.Docs) == 0 && (sourceIsNew || s.hasSource(src)) {
@@ -292,6 +301,9 @@ func expandPaths(paths []string) ([]string, error) {
 	var out []string
 	for _, p := range paths {
 		st, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("input %s not found; check the path: %w", p, err)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -368,10 +380,10 @@ func (s *Store) commit(docs []Document, origins []string, src Source, sourceIsNe
 		return err
 	}
 	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
-		return fmt.Errorf("create store: %w", err)
+		return unwritableStore(s.Dir, err)
 	}
 	if err := WriteFileAtomic(filepath.Join(s.Dir, ManifestName), data); err != nil {
-		return fmt.Errorf("write manifest: %w", err)
+		return unwritableStore(s.Dir, err)
 	}
 	s.manifestID = TextID(string(data))
 	s.Manifest = next
@@ -386,7 +398,7 @@ func (s *Store) writePack(docs []Document) (string, error) {
 		return "", nil
 	}
 	if err := os.MkdirAll(filepath.Join(s.Dir, packDir), 0o755); err != nil {
-		return "", fmt.Errorf("create store: %w", err)
+		return "", unwritableStore(s.Dir, err)
 	}
 	var pack bytes.Buffer
 	zw := gzip.NewWriter(&pack)
@@ -402,9 +414,15 @@ func (s *Store) writePack(docs []Document) (string, error) {
 	}
 	name := TextID(pack.String())[:16] + ".jsonl.gz"
 	if err := WriteFileAtomic(filepath.Join(s.Dir, packDir, name), pack.Bytes()); err != nil {
-		return "", fmt.Errorf("write pack: %w", err)
+		return "", unwritableStore(s.Dir, err)
 	}
 	return name, nil
+}
+
+// unwritableStore wraps a failed write to the store with the fix.
+func unwritableStore(dir string, err error) error {
+	return fmt.Errorf("write store %s: %w; use a folder that you can write to "+
+		"and that has free space", dir, err)
 }
 
 // encodeManifest writes the manifest as JSON with one source or document

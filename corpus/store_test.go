@@ -294,3 +294,78 @@ func TestStoreAddFolderAndBadFileChangesNothing(t *testing.T) {
 		t.Errorf("store has %d documents after a failed add, want 2", n)
 	}
 }
+
+func TestStoreAddBadInputErrors(t *testing.T) {
+	in := t.TempDir()
+	emptyDir := filepath.Join(in, "nothing")
+	if err := os.Mkdir(emptyDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(in, "missing.txt")
+	empty := writeFile(t, in, "empty.txt", "")
+	blank := writeFile(t, in, "blank.txt", " \n\n===\n\t\n")
+	binary := writeFile(t, in, "photo.jpg", "\xff\xd8\xff\xe0\x00\x10JFIF")
+	cases := []struct {
+		name  string
+		paths []string
+		want  []string
+	}{
+		{"missing file", []string{missing}, []string{missing, "not found", "check the path"}},
+		{"folder without text files", []string{emptyDir},
+			[]string{emptyDir, "no .txt, .md, .jsonl or .json files"}},
+		{"empty file", []string{empty}, []string{"no text found in " + empty}},
+		{"blank files", []string{empty, blank}, []string{empty + ", " + blank}},
+		{"binary file", []string{binary}, []string{binary, "undecodable bytes", "convert"}},
+		{"no paths", nil, []string{"no input files given"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s, err := OpenStore(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = s.Add(AddRequest{Paths: c.paths, Source: Source{Name: "s"},
+				Options: DefaultOptions()})
+			if err == nil {
+				t.Fatal("Add returned no error")
+			}
+			for _, want := range c.want {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q lacks %q", err, want)
+				}
+			}
+			if IsStore(dir) {
+				t.Error("a failed add created a manifest")
+			}
+		})
+	}
+}
+
+func TestStoreUnwritableIsError(t *testing.T) {
+	// Permissions do not stop root, so the store is made unwritable with a
+	// regular file where its packs folder must go.
+	in, dir := t.TempDir(), t.TempDir()
+	writeFile(t, dir, packDir, "a file in the way")
+	s, err := OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Add(AddRequest{Paths: []string{writeFile(t, in, "a.txt", piece(1))},
+		Source: Source{Name: "s"}, Options: DefaultOptions()})
+	if err == nil || !strings.Contains(err.Error(), "write store "+dir) ||
+		!strings.Contains(err.Error(), "folder that you can write to") {
+		t.Errorf("err = %v, want a write error naming %s and the fix", err, dir)
+	}
+	if IsStore(dir) {
+		t.Error("a failed add created a manifest")
+	}
+}
+
+func TestOpenStoreOnFileIsError(t *testing.T) {
+	f := writeFile(t, t.TempDir(), "notes", "not a store")
+	_, err := OpenStore(f)
+	if err == nil || !strings.Contains(err.Error(), "store "+f+" is a file, not a folder") {
+		t.Errorf("err = %v, want an error saying %s is a file", err, f)
+	}
+}
