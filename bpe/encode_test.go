@@ -237,10 +237,10 @@ func TestTokenizerAccessors(t *testing.T) {
 }
 
 func TestHanFastPathMatchesReference(t *testing.T) {
-	// Words whose characters occur only together (鹧鸪, 蝴蝶, ...) tie the
-	// merge of a whole character with the head of the next against the
-	// completion of that next character, so the vocabulary gets tokens
-	// that cross characters and the table must mark characters unsafe.
+	// In words whose characters occur only together (鹧鸪, 蝴蝶, ...), the
+	// merge of a whole character with the head of the next ties with the
+	// completion of that next character. The vocabulary then gets tokens
+	// that cross characters, and the table must mark characters unsafe.
 	r := rand.New(rand.NewPCG(5, 6))
 	words := []string{"鹧鸪", "蝴蝶", "葡萄", "枇杷", "琵琶", "的", "一", "是", "不", "了",
 		"人", "我", "在", "有", "他", "这", "中", "大", "来", "上"}
@@ -254,6 +254,7 @@ func TestHanFastPathMatchesReference(t *testing.T) {
 		}
 		return b.String()
 	}
+
 	var docs []string
 	for range 400 {
 		docs = append(docs, piece(2+r.IntN(12)))
@@ -265,6 +266,7 @@ func TestHanFastPathMatchesReference(t *testing.T) {
 	if tok.hanFast() == nil {
 		t.Fatal("Han fast path is off for this vocabulary; want it on")
 	}
+
 	cross, unsafe := 0, 0
 	for id := 256; id < len(tok.tokens); id++ {
 		if b := tok.tokens[id]; !utf8.Valid(b) && !withinOneChar(b) {
@@ -280,6 +282,7 @@ func TestHanFastPathMatchesReference(t *testing.T) {
 		t.Fatalf("%d cross-character tokens, %d unsafe characters; want both above 0",
 			cross, unsafe)
 	}
+
 	for range 2000 {
 		text := piece(1 + r.IntN(20))
 		if got, want := tok.Encode(text), referenceEncode(tok, text); !slices.Equal(got, want) {

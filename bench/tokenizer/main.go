@@ -186,6 +186,7 @@ func buildCorpus(c config, corpusPath, heldoutPath string) (int, int, error) {
 		}
 		docs = append(docs, string(data))
 	}
+
 	var train, held []string
 	for i, d := range docs {
 		if i%c.heldoutEvery == c.heldoutEvery-1 {
@@ -199,6 +200,7 @@ func buildCorpus(c config, corpusPath, heldoutPath string) (int, int, error) {
 	for b.Len() < c.minMB*1_000_000 {
 		b.WriteString(once)
 	}
+
 	heldText := strings.Join(held, "\n\n") + "\n"
 	if err := os.WriteFile(corpusPath, []byte(b.String()), 0o644); err != nil {
 		return 0, 0, err
@@ -368,6 +370,7 @@ func checkHFExport(c config, heldoutPath string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+
 	tok, err := bpe.Load(model)
 	if err != nil {
 		return "", err
@@ -376,6 +379,7 @@ func checkHFExport(c config, heldoutPath string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+
 	lines := strings.Split(string(text), "\n")
 	sc := bufio.NewScanner(strings.NewReader(m.stdout))
 	sc.Buffer(make([]byte, 1<<20), 1<<26)
