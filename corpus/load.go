@@ -1,7 +1,9 @@
 package corpus
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -17,6 +19,10 @@ func Load(path string) (*Corpus, error) {
 		return Embedded()
 	}
 	st, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("load corpus %s: not found; name a store folder, a text "+
+			"file or a folder of text files: %w", path, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("load corpus: %w", err)
 	}

@@ -64,9 +64,10 @@ func TestLoadEmptyIsErrorNamingPath(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), f) {
 		t.Errorf("err = %v, want an error naming %s", err, f)
 	}
-	_, err = Load(filepath.Join(t.TempDir(), "missing"))
-	if err == nil || !strings.Contains(err.Error(), "missing") {
-		t.Errorf("err = %v, want an error naming the missing path", err)
+	missing := filepath.Join(t.TempDir(), "missing")
+	_, err = Load(missing)
+	if err == nil || !strings.Contains(err.Error(), missing+": not found") {
+		t.Errorf("err = %v, want an error saying %s is not found", err, missing)
 	}
 }
 
