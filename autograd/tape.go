@@ -13,7 +13,8 @@ type Var struct {
 	// Grad has Value's shape. Parameters always have one. An intermediate
 	// variable gets one from the tape arena when a gradient first flows into
 	// it, and gives it back once the op that produced the variable has run
-	// its backward pass, so after Backward it is nil again.
+	// its backward pass, so after Backward it is nil again. The exception is
+	// the logits of CrossEntropy, whose gradient is their own Value.
 	Grad *tensor.Tensor
 	// Name identifies a parameter for checkpoints and optimizers; empty for
 	// intermediate values.
@@ -33,7 +34,9 @@ func NewParam(name string, value *tensor.Tensor) *Var {
 	}
 }
 
-// Constant returns a leaf variable that takes no gradient, such as an input.
+// Constant returns a leaf variable that is not a parameter, such as an
+// input. Ops still pass it a gradient, in a buffer from the tape arena that
+// Reset takes back.
 func Constant(value *tensor.Tensor) *Var {
 	return &Var{Value: value}
 }
