@@ -13,8 +13,12 @@ import (
 	"golang.org/x/text/width"
 )
 
-// dataStdout receives the reports of `goushi data`. Tests replace it.
-var dataStdout io.Writer = os.Stdout
+// dataStdout receives the reports of `goushi data` and dataStderr its
+// notes. Tests replace them.
+var (
+	dataStdout io.Writer = os.Stdout
+	dataStderr io.Writer = os.Stderr
+)
 
 const defaultStore = "./goushi-data"
 
@@ -26,7 +30,8 @@ const dataUsage = `usage:
 
 add reads .txt, .md, .jsonl and chinese-poetry .json files, folders of
 them, and other named files as plain text. It cleans and deduplicates the
-text and records it in the store with its provenance. stats and credits describe the store named by --store, the
+text and records it in the store (default ` + defaultStore + `) with its
+provenance. stats and credits describe the store named by --store, the
 corpus at PATH, or the embedded default corpus when neither is given.`
 
 func cmdData(args []string) error {
@@ -133,6 +138,8 @@ func dataAdd(args []string) error {
 	} else {
 		fmt.Fprintf(dataStdout, "nothing new; store %s unchanged\n", *store)
 	}
+	// goushi train reads the embedded corpus unless it is given one.
+	fmt.Fprintf(dataStdout, "train on it with: goushi train --corpus %s\n", *store)
 	return nil
 }
 
@@ -182,6 +189,10 @@ func openNamedCorpus(name string, args []string) (*corpus.Corpus, string, error)
 		}
 		c, err := corpus.Load(*store)
 		return c, *store, err
+	}
+	if corpus.IsStore(defaultStore) {
+		fmt.Fprintf(dataStderr, "note: describing the embedded default corpus; "+
+			"add --store %s for the store in this folder\n", defaultStore)
 	}
 	c, err := corpus.Embedded()
 	return c, "embedded default corpus", err

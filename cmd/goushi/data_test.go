@@ -42,7 +42,7 @@ func TestDataAddStatsCredits(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"(UTF-8): 3 documents", "kept 2 of 3", "1 exact duplicate",
-		"now has 2 documents from 1 source\n"} {
+		"now has 2 documents from 1 source\n", "goushi train --corpus " + store + "\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("add output lacks %q:\n%s", want, out)
 		}
@@ -146,5 +146,65 @@ func TestDataStatsMissingStore(t *testing.T) {
 func TestDisplayWidth(t *testing.T) {
 	if got := displayWidth("ab宋词"); got != 6 {
 		t.Errorf("displayWidth = %d, want 2 + 2*2 = 6", got)
+	}
+}
+
+func TestDataStatsNotesStoreInFolder(t *testing.T) {
+	t.Chdir(t.TempDir())
+	if err := os.WriteFile("a.txt", []byte(pieceA), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runData(t, "add", "a.txt", "--source", "s"); err != nil {
+		t.Fatal(err)
+	}
+	var notes bytes.Buffer
+	old := dataStderr
+	dataStderr = &notes
+	defer func() { dataStderr = old }()
+	out, err := runData(t, "stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "corpus: embedded default corpus") {
+		t.Errorf("stats without flags did not describe the embedded corpus:\n%s", out)
+	}
+	if want := "add --store " + defaultStore; !strings.Contains(notes.String(), want) {
+		t.Errorf("note %q lacks %q", notes.String(), want)
+	}
+}
+
+func TestPrintStatsFigures(t *testing.T) {
+	// The first 8 bytes of an ID, mod 1000, put it in validation below 50:
+	// 0 is validation and 0x32 = 50 is training.
+	val := strings.Repeat("0", 64)
+	train := "0000000000000032" + strings.Repeat("0", 48)
+	c := &corpus.Corpus{Docs: []corpus.Document{
+		{ID: val, Text: "春眠不觉晓", Source: "poems", Style: "唐诗"},
+		{ID: train, Text: "你好 ab", Source: "chat"},
+		{ID: train, Text: "处处闻啼鸟", Source: "poems", Style: "唐诗"},
+	}}
+	var out bytes.Buffer
+	printStats(&out, "test", c.Stats())
+	// 15 characters with one space; 12 of the 14 others are Han (85.7%).
+	// Bytes: 5 Han of 3 bytes, twice, plus 2 Han, a space and 2 letters.
+	// poems and 唐诗 have 10 of 15 characters (66.7%). 唐诗 is 4 columns
+	// wide on a terminal, so it gets 2 spaces of padding, not 4.
+	want := `corpus: test
+documents:  3 (train 2, validation 1)
+characters: 15 (Han 85.7%)
+bytes:      39 (UTF-8)
+
+by source:
+  source   documents   characters   share
+  poems            2           10   66.7%
+  chat             1            5   33.3%
+
+by style:
+  style    documents   characters   share
+  唐诗             2           10   66.7%
+  (none)           1            5   33.3%
+`
+	if out.String() != want {
+		t.Errorf("stats:\n%s\nwant:\n%s", out.String(), want)
 	}
 }
