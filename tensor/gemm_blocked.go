@@ -33,14 +33,14 @@ func gemmBlocked(ks *kernelSet, par bool, transA, transB bool, m, n, k int, alph
 			if pc > 0 {
 				betaSlice = 1
 			}
-			packBSlice(bp[:panels*nr*kb], transB, b, ldb, pc, kb, jc, n, panels, nr, workers)
+			packBSlice(ks, bp[:panels*nr*kb], transB, b, ldb, pc, kb, jc, n, panels, workers)
 
 			task := func(lo, hi int) {
 				abuf := getBuf(plan.maxRows * kb)
 				for t := lo; t < hi; t++ {
 					i0, i1, q0, q1 := plan.task(t, m, mr, panels)
 					ap := (*abuf)[:roundUp(i1-i0, mr)*kb]
-					packABlock(ap, transA, a, lda, i0, i1-i0, pc, kb, mr)
+					packABlock(ks, ap, transA, a, lda, i0, i1-i0, pc, kb)
 					macroKernel(ks, ap, bp, c, ldc, i0, i1, jc, q0, q1, n, kb, alpha, betaSlice)
 				}
 				putBuf(abuf)
@@ -57,8 +57,9 @@ func gemmBlocked(ks *kernelSet, par bool, transA, transB bool, m, n, k int, alph
 // packBSlice packs rows [pc, pc+kb) and the panels of the column block at
 // jc of op(B) into dst: panel q at q*kb*nr. A unit of work is a group of up
 // to 8 panels.
-func packBSlice(dst []float32, transB bool, b []float32, ldb, pc, kb, jc, n, panels, nr,
-	workers int) {
+func packBSlice(ks *kernelSet, dst []float32, transB bool, b []float32, ldb, pc, kb, jc, n,
+	panels, workers int) {
+	nr := ks.nr
 	groups := (panels + 7) / 8
 	pack := func(lo, hi int) {
 		for g := lo; g < hi; g++ {
@@ -69,7 +70,7 @@ func packBSlice(dst []float32, transB bool, b []float32, ldb, pc, kb, jc, n, pan
 			}
 			for q := q0; q < q1; q++ {
 				j := jc + q*nr
-				packBPanel(dst[q*kb*nr:(q+1)*kb*nr], true, b, ldb, pc, kb, j, min(nr, n-j), nr)
+				packBPanel(ks, dst[q*kb*nr:(q+1)*kb*nr], true, b, ldb, pc, kb, j, min(nr, n-j))
 			}
 		}
 	}
@@ -155,7 +156,9 @@ func macroKernel(ks *kernelSet, ap, bp, c []float32, ldc, i0, i1, jc, q0, q1, n,
 // packABlock packs rows [i0, i0+rows) and columns [p0, p0+kb) of op(A) into
 // mr-tall micro-panels: element (i, p) of tile t lands at t*kb*mr + p*mr + i.
 // Rows past the end of the block are zero.
-func packABlock(dst []float32, transA bool, a []float32, lda, i0, rows, p0, kb, mr int) {
+func packABlock(ks *kernelSet, dst []float32, transA bool, a []float32, lda, i0, rows, p0,
+	kb int) {
+	mr := ks.mr
 	if transA {
 		packABlockTrans(dst, a, lda, i0, rows, p0, kb, mr)
 		return
@@ -164,7 +167,7 @@ func packABlock(dst []float32, transA bool, a []float32, lda, i0, rows, p0, kb, 
 		d := dst[t*kb*mr : (t+1)*kb*mr]
 		i := i0 + t*mr
 		h := min(mr, rows-t*mr)
-		if h == mr && packRowsFast(d, a, lda, i, p0, kb, mr) {
+		if h == mr && packRowsFast(ks, d, a, lda, i, p0, kb) {
 			continue
 		}
 		for r := 0; r < h; r++ {
@@ -188,9 +191,30 @@ func packABlock(dst []float32, transA bool, a []float32, lda, i0, rows, p0, kb, 
 // gradient dYᵀ·X with lda = 4096) misses the TLB on every step.
 func packABlockTrans(dst, a []float32, lda, i0, rows, p0, kb, mr int) {
 	tiles := (rows + mr - 1) / mr
+	full := rows / mr // tiles without padding
 	for p := 0; p < kb; p++ {
 		src := a[(p0+p)*lda+i0 : (p0+p)*lda+i0+rows]
-		for t := 0; t < tiles; t++ {
+		t := 0
+		// Fixed-size array copies compile to a few vector moves, where
+		// copy would call memmove for every run of mr floats.
+		switch mr {
+		case 12:
+			for ; t < full; t++ {
+				at := t*kb*mr + p*mr
+				*(*[12]float32)(dst[at : at+12]) = *(*[12]float32)(src[t*12 : t*12+12])
+			}
+		case 6:
+			for ; t < full; t++ {
+				at := t*kb*mr + p*mr
+				*(*[6]float32)(dst[at : at+6]) = *(*[6]float32)(src[t*6 : t*6+6])
+			}
+		case 4:
+			for ; t < full; t++ {
+				at := t*kb*mr + p*mr
+				*(*[4]float32)(dst[at : at+4]) = *(*[4]float32)(src[t*4 : t*4+4])
+			}
+		}
+		for ; t < tiles; t++ {
 			h := min(mr, rows-t*mr)
 			row := dst[t*kb*mr+p*mr : t*kb*mr+p*mr+mr]
 			copy(row, src[t*mr:t*mr+h])
@@ -204,9 +228,26 @@ func packABlockTrans(dst, a []float32, lda, i0, rows, p0, kb, mr int) {
 // walks the rows of B in order and copies each row's run of columns into
 // the panels, so that a B with a large ldb is read row by row.
 func packBRows(dst, b []float32, ldb, p0, kb, jc, n, q0, q1, nr int) {
+	// Panels [q0, full) have all nr columns. Fixed-size array copies
+	// compile to a few vector moves, where copy would call memmove for
+	// every run of nr floats.
+	full := max(q0, min(q1, (n-jc)/nr))
 	for p := 0; p < kb; p++ {
 		src := b[(p0+p)*ldb:]
-		for q := q0; q < q1; q++ {
+		q := q0
+		switch nr {
+		case 32:
+			for ; q < full; q++ {
+				at, j := q*kb*nr+p*nr, jc+q*nr
+				*(*[32]float32)(dst[at : at+32]) = *(*[32]float32)(src[j : j+32])
+			}
+		case 16:
+			for ; q < full; q++ {
+				at, j := q*kb*nr+p*nr, jc+q*nr
+				*(*[16]float32)(dst[at : at+16]) = *(*[16]float32)(src[j : j+16])
+			}
+		}
+		for ; q < q1; q++ {
 			j := jc + q*nr
 			w := min(nr, n-j)
 			row := dst[q*kb*nr+p*nr : q*kb*nr+p*nr+nr]
@@ -219,12 +260,23 @@ func packBRows(dst, b []float32, ldb, p0, kb, jc, n, q0, q1, nr int) {
 // packBPanel packs rows [p0, p0+kb) and columns [j, j+w) of op(B) into one
 // nr-wide micro-panel: element (p, j+x) lands at p*nr + x. Columns past w
 // are zero.
-func packBPanel(dst []float32, transB bool, b []float32, ldb, p0, kb, j, w, nr int) {
+func packBPanel(ks *kernelSet, dst []float32, transB bool, b []float32, ldb, p0, kb, j, w int) {
+	nr := ks.nr
 	if !transB {
 		for p := 0; p < kb; p++ {
 			row := dst[p*nr : p*nr+nr]
 			copy(row, b[(p0+p)*ldb+j:(p0+p)*ldb+j+w])
 			clear(row[w:])
+		}
+		return
+	}
+	if w == nr && kb >= 4 && packTransposed(ks, dst, b[j*ldb+p0:], ldb, kb&^3, nr) {
+		// The panel is op(B) = Bᵀ: the same transpose as packing A, with
+		// the nr rows of B as the rows. Go packs the last kb%4 steps.
+		for p := kb &^ 3; p < kb; p++ {
+			for x := 0; x < nr; x++ {
+				dst[p*nr+x] = b[(j+x)*ldb+p0+p]
+			}
 		}
 		return
 	}
@@ -261,9 +313,10 @@ func roundUp(x, to int) int { return (x + to - 1) / to * to }
 // store goes to a constant offset in the panel and needs no bounds check.
 // It handles the register tiles in use (12 and 6 rows) and returns false
 // for others.
-func packRowsFast(d, a []float32, lda, i, p0, kb, mr int) bool {
+func packRowsFast(ks *kernelSet, d, a []float32, lda, i, p0, kb int) bool {
+	mr := ks.mr
 	row := func(r int) []float32 { return a[(i+r)*lda+p0 : (i+r)*lda+p0+kb] }
-	if kb4 := kb &^ 3; mr%4 == 0 && kb4 > 0 && packRowsAsm(d, a[i*lda+p0:], lda, kb4, mr) {
+	if kb4 := kb &^ 3; kb4 > 0 && packTransposed(ks, d, a[i*lda+p0:], lda, kb4, mr) {
 		for p := kb4; p < kb; p++ {
 			for r := 0; r < mr; r++ {
 				d[p*mr+r] = a[(i+r)*lda+p0+p]
@@ -311,5 +364,20 @@ func packRowsFast(d, a []float32, lda, i, p0, kb, mr int) bool {
 	default:
 		return false
 	}
+	return true
+}
+
+// packTransposed sets d[p*rows+r] = a[r*lda+p] for r < rows and p < kb with
+// the kernel set's assembly transpose, after checking that both slices
+// cover the block. It returns false, doing nothing, when the set has no
+// such routine or rows or kb is not a multiple of 4.
+func packTransposed(ks *kernelSet, d, a []float32, lda, kb, rows int) bool {
+	if ks.packT == nil || rows%4 != 0 || kb%4 != 0 {
+		return false
+	}
+	if len(d) < kb*rows || len(a) < (rows-1)*lda+kb {
+		panic("tensor: packTransposed: block out of range")
+	}
+	ks.packT(&d[0], &a[0], lda, kb, rows)
 	return true
 }

@@ -54,6 +54,10 @@ type kernelSet struct {
 		shift, dm, rs float32) (sumG, sumGX float32)
 	lnBackDx func(dx, dout, x, gamma *float32, n int, shift, dm, rs, meanG, meanGX float32)
 
+	// packT, when not nil, transposes a block for packing: d[p*rows+r] =
+	// a[r*lda+p] for r < rows and p < kb, both multiples of 4.
+	packT func(d, a *float32, lda, kb, rows int)
+
 	// peak runs n rounds of register-only FMAs of peakFlops each; nil for
 	// the generic set, which has no FMA instruction to measure.
 	peak      func(n int)

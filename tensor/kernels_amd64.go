@@ -32,6 +32,7 @@ var avx512Kernels = &kernelSet{
 	lnNorm:     lnNormAVX512,
 	lnBackSums: lnBackSumsAVX512,
 	lnBackDx:   lnBackDxAVX512,
+	packT:      packA4,
 	peak:       func(n int) { fmaLoopAVX512(n) },
 	peakFlops:  384,
 }
@@ -57,6 +58,7 @@ var avx2Kernels = &kernelSet{
 	lnNorm:     lnNormAVX2,
 	lnBackSums: lnBackSumsAVX2,
 	lnBackDx:   lnBackDxAVX2,
+	packT:      packA4,
 	gelu:       geluAVX2,
 	geluBack:   geluBackAVX2,
 	adamw:      adamwAVX2,
@@ -120,17 +122,7 @@ func fmaLoopAVX512(n int)
 func fmaLoopAVX2(n int)
 
 // packA4 sets d[p*mr+r] = a[r*lda+p] for r < mr and p < kb, both multiples
-// of 4.
+// of 4: the 4×4 register transpose behind packTransposed.
 //
 //go:noescape
 func packA4(d, a *float32, lda, kb, mr int)
-
-// packRowsAsm packs mr rows (a multiple of 4) and kb columns (a multiple of
-// 4) of a into d with packA4, after checking both slices cover the block.
-func packRowsAsm(d, a []float32, lda, kb, mr int) bool {
-	if len(d) < kb*mr || len(a) < (mr-1)*lda+kb {
-		panic("tensor: packRowsAsm: block out of range")
-	}
-	packA4(&d[0], &a[0], lda, kb, mr)
-	return true
-}

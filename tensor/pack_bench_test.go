@@ -14,14 +14,14 @@ func BenchmarkPack(b *testing.B) {
 		b.Run(fmt.Sprintf("A/NN/%s", ks.name), func(b *testing.B) {
 			b.SetBytes(4 * rows * kb)
 			for b.Loop() {
-				packABlock(d, false, a, ld, 0, rows, 0, kb, ks.mr)
+				packABlock(ks, d, false, a, ld, 0, rows, 0, kb)
 			}
 		})
 		bp := make([]float32, ks.nr*kb)
 		b.Run(fmt.Sprintf("B/NT/%s", ks.name), func(b *testing.B) {
 			b.SetBytes(int64(4 * ks.nr * kb))
 			for b.Loop() {
-				packBPanel(bp, true, a, ld, 0, kb, 0, ks.nr, ks.nr)
+				packBPanel(ks, bp, true, a, ld, 0, kb, 0, ks.nr)
 			}
 		})
 	}
