@@ -111,7 +111,7 @@ func run() error {
 
 	// Each shape runs on goushi and then on the peer before the next shape
 	// starts, so that both sides of a ratio see the same load on a shared
-	// machine; rounds repeat the whole list and the best call counts.
+	// machine. Rounds repeat the whole list, and the best call counts.
 	loadBefore := loadAverage()
 	best := map[resultKey]float64{}
 	var order []row // goushi rows in output order, from the first round
@@ -280,8 +280,8 @@ func render(order []row, best map[resultKey]float64, args []string, python strin
 	return b.String()
 }
 
-// loadAverage returns the 1-minute load average, which says how much other
-// work shared the machine during the run.
+// loadAverage returns the 1-minute load average: how much other work
+// shared the machine during the run.
 func loadAverage() string {
 	data, err := os.ReadFile("/proc/loadavg")
 	if err != nil {
@@ -321,6 +321,7 @@ func replaceSection(path, section string) error {
 		return err
 	}
 	text := string(old)
+
 	i := strings.Index(text, beginMarker)
 	j := strings.Index(text, endMarker)
 	const heading = "## Matmul\n"
@@ -334,6 +335,7 @@ func replaceSection(path, section string) error {
 	default:
 		text += "\n" + heading + "\n" + section
 	}
+
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".benchmarks-*.md")
 	if err != nil {
 		return err

@@ -297,6 +297,7 @@ func measureMatmul(s matmulShape, kernel string, threads int, minTime time.Durat
 	if transB {
 		ldb = s.k
 	}
+
 	call := func() time.Duration {
 		start := time.Now()
 		if s.batch > 1 {
@@ -307,6 +308,7 @@ func measureMatmul(s matmulShape, kernel string, threads int, minTime time.Durat
 		}
 		return time.Since(start)
 	}
+
 	best := call()
 	if best < minTime {
 		best = time.Duration(1 << 62)
