@@ -193,10 +193,17 @@ func (h hfConfig) goushiConfig() (Config, error) {
 	// reorder_and_upcast_attn only changes the precision of the attention
 	// product in half-precision runs, so either value gives the same model.
 
+	if err := h.checkSizes(); err != nil {
+		return Config{}, err
+	}
 	resid, embd, attn := *h.ResidPdrop, *h.EmbdPdrop, *h.AttnPdrop
 	if resid != embd || resid != attn {
 		return Config{}, fmt.Errorf("resid_pdrop %g, embd_pdrop %g and attn_pdrop %g differ; "+
 			"goushi has one dropout rate, so set all three to the same value", resid, embd, attn)
+	}
+	if !(resid >= 0 && resid < 1) {
+		return Config{}, fmt.Errorf("resid_pdrop %g is outside [0, 1); set the three dropout "+
+			"rates to a probability below 1", resid)
 	}
 	cfg := Config{
 		VocabSize:  *h.VocabSize,
@@ -211,6 +218,29 @@ func (h hfConfig) goushiConfig() (Config, error) {
 		return Config{}, err
 	}
 	return cfg, nil
+}
+
+// checkSizes returns an error naming the first size key of h that is not
+// positive, or n_embd when it does not split into n_head whole heads. It
+// runs before Config.Validate so that the error uses config.json's keys.
+func (h hfConfig) checkSizes() error {
+	sizes := []struct {
+		key   string
+		value int
+	}{
+		{"vocab_size", *h.VocabSize}, {"n_positions", *h.NPositions}, {"n_embd", *h.NEmbd},
+		{"n_layer", *h.NLayer}, {"n_head", *h.NHead},
+	}
+	for _, s := range sizes {
+		if s.value <= 0 {
+			return fmt.Errorf("%s %d is invalid; it must be positive", s.key, s.value)
+		}
+	}
+	if *h.NEmbd%*h.NHead != 0 {
+		return fmt.Errorf("n_embd %d is not divisible by n_head %d; each head needs the same "+
+			"head dim", *h.NEmbd, *h.NHead)
+	}
+	return nil
 }
 
 // hfName returns the GPT2LMHeadModel state-dict name of a goushi parameter.

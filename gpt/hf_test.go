@@ -551,6 +551,17 @@ func TestImportHFRejects(t *testing.T) {
 		{"style without token", func(t *testing.T, dir string, _ []string, _ map[string]*tensor.Tensor) {
 			editHFConfig(t, dir, func(c map[string]any) { c["goushi_styles"] = []string{"猎奇"} })
 		}, []string{`goushi_styles lists "猎奇"`}},
+		{"no heads", func(t *testing.T, dir string, _ []string, _ map[string]*tensor.Tensor) {
+			editHFConfig(t, dir, func(c map[string]any) { c["n_head"] = 0 })
+		}, []string{"n_head 0 is invalid"}},
+		{"partial heads", func(t *testing.T, dir string, _ []string, _ map[string]*tensor.Tensor) {
+			editHFConfig(t, dir, func(c map[string]any) { c["n_head"] = 3 })
+		}, []string{"n_embd 32 is not divisible by n_head 3"}},
+		{"dropout of 1", func(t *testing.T, dir string, _ []string, _ map[string]*tensor.Tensor) {
+			editHFConfig(t, dir, func(c map[string]any) {
+				c["resid_pdrop"], c["embd_pdrop"], c["attn_pdrop"] = 1.0, 1.0, 1.0
+			})
+		}, []string{"resid_pdrop 1 is outside [0, 1)"}},
 		// The file's 32-wide wte rejects these sizes before New would
 		// allocate (or overflow on) a model of them.
 		{"embd beyond the file", func(t *testing.T, dir string, _ []string, _ map[string]*tensor.Tensor) {
