@@ -100,29 +100,61 @@ func TestStoreAddAndReopen(t *testing.T) {
 	}
 }
 
+// snapshot returns the contents of every file under dir, by path.
+func snapshot(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	files := map[string]string{}
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		files[path] = string(data)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+func assertSameFiles(t *testing.T, before, after map[string]string) {
+	t.Helper()
+	if len(after) != len(before) {
+		t.Errorf("store went from %d to %d files", len(before), len(after))
+	}
+	for path, data := range before {
+		if after[path] != data {
+			t.Errorf("%s changed", path)
+		}
+	}
+}
+
 func TestStoreAddSameFileTwiceChangesNothing(t *testing.T) {
 	in, dir := t.TempDir(), t.TempDir()
 	f := writeFile(t, in, "a.txt", strings.Join(uniquePieces(4), "\n===\n"))
 	s, _ := OpenStore(dir)
-	addFiles(t, s, Source{Name: "a"}, f)
-	before, err := os.ReadFile(filepath.Join(dir, ManifestName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	packs, _ := os.ReadDir(filepath.Join(dir, packDir))
+	addFiles(t, s, Source{Name: "a", License: "MIT"}, f)
+	before := snapshot(t, dir)
 
-	res := addFiles(t, s, Source{Name: "a"}, f)
-	if res.Changed || res.Report.Kept != 0 || res.Report.Count(ExactDuplicate) != 4 {
-		t.Errorf("second add: changed %v, %s; want no change and 4 exact duplicates",
-			res.Changed, res.Report.Summary())
-	}
-	after, _ := os.ReadFile(filepath.Join(dir, ManifestName))
-	if !bytes.Equal(before, after) {
-		t.Error("the manifest changed on the second add of the same file")
-	}
-	packsAfter, _ := os.ReadDir(filepath.Join(dir, packDir))
-	if len(packsAfter) != len(packs) {
-		t.Errorf("packs went from %d to %d", len(packs), len(packsAfter))
+	// The same file again, by name and through its folder, under the same
+	// source without repeating its licence, and under a new source name.
+	for _, c := range []struct {
+		name string
+		path string
+		src  Source
+	}{
+		{"same request", f, Source{Name: "a", License: "MIT"}},
+		{"licence left out", f, Source{Name: "a"}},
+		{"through the folder", in, Source{Name: "a", License: "MIT"}},
+		{"other source", f, Source{Name: "b", License: "CC0-1.0"}},
+	} {
+		res := addFiles(t, s, c.src, c.path)
+		if res.Changed || res.Report.Kept != 0 || res.Report.Count(ExactDuplicate) != 4 {
+			t.Errorf("%s: changed %v, %s; want no change and 4 exact duplicates",
+				c.name, res.Changed, res.Report.Summary())
+		}
+		assertSameFiles(t, before, snapshot(t, dir))
 	}
 }
 
@@ -151,11 +183,18 @@ func TestStoreInterruptedAddKeepsOldStore(t *testing.T) {
 
 	crash := errors.New("simulated crash")
 	beforeCommit = func() error { return crash }
-	_, err := s.Add(AddRequest{Paths: []string{second}, Source: Source{Name: "b"},
+	manifest, err := os.ReadFile(filepath.Join(dir, ManifestName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Add(AddRequest{Paths: []string{second}, Source: Source{Name: "b"},
 		Options: DefaultOptions()})
 	beforeCommit = nil
 	if !errors.Is(err, crash) {
 		t.Fatalf("err = %v, want the simulated crash", err)
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, ManifestName)); !bytes.Equal(after, manifest) {
+		t.Error("the interrupted add changed the manifest")
 	}
 	// A temporary manifest left by a crash mid-write must not matter either.
 	writeFile(t, dir, "."+ManifestName+".tmp-123", "{broken")
