@@ -78,6 +78,12 @@ func TestDeduperExactAndNear(t *testing.T) {
 	if j := naiveJaccard(base, near); j < DefaultNearThreshold {
 		t.Fatalf("test texts have Jaccard %v, below the threshold", j)
 	}
+	// Three words swapped and the punctuation changed in places.
+	edits := strings.NewReplacer("终于", "总算", "白手套", "黑手套", "微微一笑", "笑了笑",
+		"，", " ", "。", "！").Replace(base)
+	if j := naiveJaccard(base, edits); j < DefaultNearThreshold {
+		t.Fatalf("test texts have Jaccard %v, below the threshold", j)
+	}
 	// Half of the text replaced: not a near duplicate.
 	half := base[:len(base)/2] + other
 	if j := naiveJaccard(base, half); j >= DefaultNearThreshold {
@@ -92,6 +98,7 @@ func TestDeduperExactAndNear(t *testing.T) {
 		{"first", base, Kept},
 		{"same text", base, ExactDuplicate},
 		{"one clause changed", near, NearDuplicate},
+		{"three words and punctuation changed", edits, NearDuplicate},
 		{"unrelated", other, Kept},
 		{"half shared", half, Kept},
 	}
