@@ -25,8 +25,8 @@ type team struct {
 
 	// claim is gen<<32 | next task: gen numbers the sections, so a claim
 	// made against an old section fails its compare-and-swap. kind, layer
-	// and tasks describe section gen and are written before it is
-	// published.
+	// and tasks describe the open section; run writes them while the claim
+	// word is closed.
 	claim atomic.Uint64
 	kind  atomic.Int32
 	layer atomic.Int32
@@ -46,6 +46,9 @@ type teamHelper struct {
 	parked atomic.Bool
 	wake   chan struct{}
 }
+
+// closedClaim is the task index of a claim word that admits no claim.
+const closedClaim = 1<<31 - 1
 
 // teamSpin is how long a helper spins for the next section before it
 // parks.
@@ -67,7 +70,11 @@ func newTeam(work func(kind section, layer, task int)) *team {
 // run runs work(kind, layer, i) for every i in [0, tasks) across the team
 // and returns when all are done.
 func (t *team) run(kind section, layer, tasks int) {
-	gen := t.claim.Load()>>32 + 1
+	// Close the claim word under a new gen before the fields change, so
+	// that a claim validated against the old word cannot succeed with the
+	// new fields, then open it under the gen after.
+	gen := t.claim.Load()>>32 + 2
+	t.claim.Store((gen-1)<<32 | closedClaim)
 	t.kind.Store(int32(kind))
 	t.layer.Store(int32(layer))
 	t.tasks.Store(int32(tasks))
@@ -124,8 +131,7 @@ func (t *team) drain() {
 // close stops the helpers.
 func (t *team) close() {
 	t.quit.Store(true)
-	t.tasks.Store(0)
-	t.claim.Store((t.claim.Load()>>32 + 1) << 32)
+	t.claim.Store((t.claim.Load()>>32+1)<<32 | closedClaim)
 	t.wakeAll()
 }
 
