@@ -95,8 +95,10 @@ func TestReadFileGBKAndBig5(t *testing.T) {
 		name, data, want, wantEnc string
 		head                      []byte
 	}{
-		{"gbk.txt", gbk, simplified, EncodingGB18030, []byte{0xbc, 0xd2, 0xc8, 0xcb, 0xc3, 0xc7}},
-		{"big5.txt", big5, traditional, EncodingBig5, []byte{0xae, 0x61, 0xa4, 0x48, 0xad, 0xcc}},
+		{"gbk.txt", gbk, simplified, EncodingGB18030,
+			[]byte{0xbc, 0xd2, 0xc8, 0xcb, 0xc3, 0xc7}},
+		{"big5.txt", big5, traditional, EncodingBig5,
+			[]byte{0xae, 0x61, 0xa4, 0x48, 0xad, 0xcc}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
