@@ -107,15 +107,24 @@ var (
 	mdFence       = regexp.MustCompile("(?ms)^ {0,3}(```|~~~).*?^ {0,3}(```|~~~)[^\n]*$")
 	mdImage       = regexp.MustCompile(`!\[[^\]]*\]\([^)]*\)`)
 	mdLink        = regexp.MustCompile(`\[([^\]]*)\]\([^)]*\)`)
-	mdLineMarker  = regexp.MustCompile(`(?m)^ {0,3}(#{1,6} +|> ?|[-*+] +|\d+[.)] +)`)
-	mdEmphasis    = regexp.MustCompile(`(\*\*|__|\*|~~|` + "`" + `)`)
-	mdSetext      = regexp.MustCompile(`^ {0,3}(=+|-+) *$`)
-	mdBreak       = regexp.MustCompile(`^ {0,3}((- *){3,}|(\* *){3,}|(_ *){3,})$`)
+	mdRefLink     = regexp.MustCompile(`\[([^\]]*)\]\[[^\]]*\]`)
+	mdRefDef      = regexp.MustCompile(`(?m)^ {0,3}\[[^\]]+\]:[ \t]*\S+.*$`)
+	mdATXClose    = regexp.MustCompile(`(?m)^( {0,3}#{1,6} .*?)[ \t]+#+[ \t]*$`)
+	mdTableDelim  = regexp.MustCompile(`(?m)^[ \t]*\|?[ \t]*:?-+:?[ \t]*` +
+		`(\|[ \t]*:?-+:?[ \t]*)+\|?[ \t]*$\n?`)
+	mdTableRow    = regexp.MustCompile(`(?m)^[ \t]*\|.*\|[ \t]*$`)
+	// List and quote markers nest ("> - item", "    1. item"), so any
+	// run of them at any indentation is removed.
+	mdLineMarker = regexp.MustCompile(`(?m)^[ \t]*(?:#{1,6} +|(?:> ?|[-*+] +|\d+[.)] +)+)`)
+	mdEmphasis   = regexp.MustCompile(`(\*\*|__|\*|~~|` + "`" + `)`)
+	mdSetext     = regexp.MustCompile(`^ {0,3}(=+|-+) *$`)
+	mdBreak      = regexp.MustCompile(`^ {0,3}((- *){3,}|(\* *){3,}|(_ *){3,})$`)
 )
 
 // ParseMarkdown strips Markdown syntax that is not text (front matter,
-// code blocks, images, link targets, heading, quote and list markers,
-// emphasis marks) and splits the rest into pieces. A thematic break (---,
+// code blocks, images, link targets and reference definitions, heading,
+// quote and list markers, table pipes and delimiter rows, emphasis marks)
+// and splits the rest into pieces. A thematic break (---,
 // *** or ___ on its own line) separates pieces, as does a PieceSeparator
 // line after a blank line. Directly under a line of text, === and ---
 // underline a setext heading, so they are dropped and split nothing.
@@ -125,7 +134,14 @@ func ParseMarkdown(name, text string) []Record {
 	text = mdFence.ReplaceAllString(text, "")
 	text = markdownPieces(text)
 	text = mdImage.ReplaceAllString(text, "")
+	text = mdRefDef.ReplaceAllString(text, "")
 	text = mdLink.ReplaceAllString(text, "$1")
+	text = mdRefLink.ReplaceAllString(text, "$1")
+	text = mdATXClose.ReplaceAllString(text, "$1")
+	text = mdTableDelim.ReplaceAllString(text, "")
+	text = mdTableRow.ReplaceAllStringFunc(text, func(row string) string {
+		return strings.ReplaceAll(row, "|", " ")
+	})
 	text = mdLineMarker.ReplaceAllString(text, "")
 	text = mdEmphasis.ReplaceAllString(text, "")
 	return ParseText(name, text)

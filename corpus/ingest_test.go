@@ -47,6 +47,22 @@ func TestParseMarkdownStripsSyntax(t *testing.T) {
 	assertTexts(t, ParseMarkdown("a.md", in), "标题\n\n加粗和链接\n\n引用\n列表\n编号")
 }
 
+func TestParseMarkdownStripsBlocks(t *testing.T) {
+	cases := []struct{ name, in, want string }{
+		{"closing heading hashes", "## 标题 ##\n正文", "标题\n正文"},
+		{"table", "| 列一 | 列二 |\n|:---|---:|\n| 甲 | 乙 |\n", "列一 列二\n甲 乙"},
+		{"nested lists", "* 一级\n  * 二级\n    1. 三级", "一级\n二级\n三级"},
+		{"nested quotes", "> 引用\n> > 嵌套引用\n> - 列表", "引用\n嵌套引用\n列表"},
+		{"reference link", "[参考链接][1]和[另一个][]\n\n[1]: https://example.com \"题\"",
+			"参考链接和另一个"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			assertTexts(t, ParseMarkdown("a.md", c.in), c.want)
+		})
+	}
+}
+
 func TestParseMarkdownPieces(t *testing.T) {
 	cases := []struct {
 		name, in string
