@@ -112,7 +112,7 @@ var (
 	mdATXClose    = regexp.MustCompile(`(?m)^( {0,3}#{1,6} .*?)[ \t]+#+[ \t]*$`)
 	mdTableDelim  = regexp.MustCompile(`(?m)^[ \t]*\|?[ \t]*:?-+:?[ \t]*` +
 		`(\|[ \t]*:?-+:?[ \t]*)+\|?[ \t]*$\n?`)
-	mdTableRow    = regexp.MustCompile(`(?m)^[ \t]*\|.*\|[ \t]*$`)
+	mdTableRow = regexp.MustCompile(`(?m)^[ \t]*\|.*\|[ \t]*$`)
 	// List and quote markers nest ("> - item", "    1. item"), so any
 	// run of them at any indentation is removed.
 	mdLineMarker = regexp.MustCompile(`(?m)^[ \t]*(?:#{1,6} +|(?:> ?|[-*+] +|\d+[.)] +)+)`)
