@@ -144,3 +144,38 @@ func TestInfererRejectsOverflow(t *testing.T) {
 	}()
 	s.forward([]int{0}, 1)
 }
+
+// TestInfererHalfCloseToFloat checks single-token steps that read
+// half-precision weights against a float32 recompute. Rounding a weight to
+// half precision changes it by at most 2^-11 of its size, so the logits
+// may move by about that fraction of their scale; 1% of the largest logit
+// leaves room for the sums while catching a wrong row or offset.
+func TestInfererHalfCloseToFloat(t *testing.T) {
+	cfg := tinyInferConfig
+	m := New(cfg, 31)
+	randomizeBiases(m, 32)
+	V := cfg.VocabSize
+	rng := rand.New(rand.NewPCG(33, 34))
+	const rows = 2
+	seqs := [][]int{{1, 2, 3}, {4, 5, 6}}
+	s := newInferer(m, rows, true)
+	defer s.close()
+	s.reset(rows)
+	s.forward(append(append([]int(nil), seqs[0]...), seqs[1]...), 3)
+	for s.pos < cfg.ContextLen {
+		ids := []int{rng.IntN(V), rng.IntN(V)}
+		got := s.forward(ids, 1)
+		for r := range seqs {
+			seqs[r] = append(seqs[r], ids[r])
+			want := recomputeLast(m, seqs[r])
+			var scale float64
+			for _, v := range want {
+				scale = max(scale, math.Abs(float64(v)))
+			}
+			if d := maxAbsDiff(got[r*V:(r+1)*V], want); d > 0.01*scale {
+				t.Fatalf("pos %d row %d: half-precision logits differ by %g (scale %g)",
+					s.pos, r, d, scale)
+			}
+		}
+	}
+}
