@@ -292,7 +292,7 @@ func (s *Store) mergeSource(req Source) (Source, bool, error) {
 }
 
 // expandPaths replaces each folder by the supported files under it, in
-// lexical order. A file named directly is kept whatever its extension,
+// lexical order, leaving out store folders. A file named directly is kept whatever its extension,
 // and ReadFile reads it as plain text unless the extension names a format.
 func expandPaths(paths []string) ([]string, error) {
 	if len(paths) == 0 {
@@ -311,10 +311,19 @@ func expandPaths(paths []string) ([]string, error) {
 			out = append(out, p)
 			continue
 		}
+		if IsStore(p) {
+			return nil, fmt.Errorf("%s is a store made by goushi data add, not input text; "+
+				"name the text files or folders to add", p)
+		}
 		var found []string
 		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
+			}
+			if d.IsDir() && IsStore(path) {
+				// A store's manifest.json is not a chinese-poetry file, so
+				// adding "." next to the default store must skip it.
+				return filepath.SkipDir
 			}
 			if d.Type().IsRegular() && IsSupported(path) {
 				found = append(found, path)

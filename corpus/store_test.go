@@ -408,3 +408,23 @@ func TestOpenStoreOnFileIsError(t *testing.T) {
 		t.Errorf("err = %v, want an error saying %s is a file", err, f)
 	}
 }
+
+func TestStoreAddFolderSkipsStores(t *testing.T) {
+	in := t.TempDir()
+	dir := filepath.Join(in, "goushi-data")
+	p := uniquePieces(2)
+	writeFile(t, in, "a.txt", p[0])
+	s, _ := OpenStore(dir)
+	addFiles(t, s, Source{Name: "s"}, in)
+
+	writeFile(t, in, "b.txt", p[1])
+	res := addFiles(t, s, Source{Name: "s"}, in)
+	if len(res.Files) != 2 || res.Report.Kept != 1 {
+		t.Errorf("read %+v and kept %d, want a.txt and b.txt and 1 kept",
+			res.Files, res.Report.Kept)
+	}
+	_, err := s.Add(AddRequest{Paths: []string{dir}, Source: Source{Name: "s"}})
+	if err == nil || !strings.Contains(err.Error(), dir+" is a store") {
+		t.Errorf("err = %v, want an error saying %s is a store", err, dir)
+	}
+}
