@@ -74,6 +74,46 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 // spdxExpr accepts SPDX identifiers and simple AND/OR/WITH expressions.
 var spdxExpr = regexp.MustCompile(`^[A-Za-z0-9.+-]+( (AND|OR|WITH) [A-Za-z0-9.+-]+)*$`)
 
+// commonLicenses are identifiers from the SPDX licence list
+// (https://spdx.org/licenses/) that text and code sources often carry,
+// keyed by lower case. The list is not complete, so an identifier outside
+// it gets a note rather than an error.
+var commonLicenses = func() map[string]string {
+	m := map[string]string{}
+	for id := range strings.FieldsSeq(`0BSD AGPL-3.0 AGPL-3.0-only AGPL-3.0-or-later
+		Apache-2.0 BSD-2-Clause BSD-3-Clause CC-BY-2.0 CC-BY-3.0 CC-BY-4.0
+		CC-BY-NC-3.0 CC-BY-NC-4.0 CC-BY-NC-ND-3.0 CC-BY-NC-ND-4.0 CC-BY-NC-SA-3.0
+		CC-BY-NC-SA-4.0 CC-BY-ND-3.0 CC-BY-ND-4.0 CC-BY-SA-2.0 CC-BY-SA-3.0
+		CC-BY-SA-4.0 CC0-1.0 GFDL-1.3-only GFDL-1.3-or-later GPL-2.0 GPL-2.0-only
+		GPL-2.0-or-later GPL-3.0 GPL-3.0-only GPL-3.0-or-later ISC LGPL-2.1
+		LGPL-2.1-only LGPL-2.1-or-later LGPL-3.0-only LGPL-3.0-or-later MIT MIT-0
+		MPL-2.0 ODC-By-1.0 ODbL-1.0 OFL-1.1 PDDL-1.0 Unlicense WTFPL Zlib`) {
+		m[strings.ToLower(id)] = id
+	}
+	m[corpus.UnknownLicense] = corpus.UnknownLicense
+	return m
+}()
+
+// canonicalLicense returns the expression with each common identifier in
+// its SPDX spelling, so that "mit" and "MIT" are credited as one licence,
+// and the identifiers that are neither common nor a LicenseRef-.
+func canonicalLicense(expr string) (string, []string) {
+	words := strings.Fields(expr)
+	var unknown []string
+	for i, w := range words {
+		switch {
+		case w == "AND" || w == "OR" || w == "WITH":
+		case i > 0 && words[i-1] == "WITH":
+			// An exception such as Classpath-exception-2.0, not a licence.
+		case commonLicenses[strings.ToLower(w)] != "":
+			words[i] = commonLicenses[strings.ToLower(w)]
+		case !strings.HasPrefix(w, "LicenseRef-"):
+			unknown = append(unknown, w)
+		}
+	}
+	return strings.Join(words, " "), unknown
+}
+
 func dataAdd(args []string) error {
 	fs := flag.NewFlagSet("data add", flag.ContinueOnError)
 	store := fs.String("store", defaultStore, "store directory")
@@ -113,13 +153,20 @@ func dataAdd(args []string) error {
 			*near)
 	}
 
+	lic, unknown := canonicalLicense(*license)
+	for _, id := range unknown {
+		fmt.Fprintf(dataStderr, "note: --license %s is not a common SPDX identifier; check "+
+			"the spelling at https://spdx.org/licenses/ or use LicenseRef-NAME for a "+
+			"licence that has none\n", id)
+	}
+
 	s, err := corpus.OpenStore(*store)
 	if err != nil {
 		return err
 	}
 	res, err := s.Add(corpus.AddRequest{
 		Paths: paths,
-		Source: corpus.Source{Name: *source, URL: *url, License: *license, Author: *author,
+		Source: corpus.Source{Name: *source, URL: *url, License: lic, Author: *author,
 			Notice: *notice},
 		Style: *style,
 		Options: corpus.Options{

@@ -208,3 +208,62 @@ by style:
 		t.Errorf("stats:\n%s\nwant:\n%s", out.String(), want)
 	}
 }
+
+func TestCanonicalLicense(t *testing.T) {
+	cases := []struct {
+		in, want, unknown string
+	}{
+		{"mit", "MIT", ""},
+		{"cc-by-sa-4.0", "CC-BY-SA-4.0", ""},
+		{"MIT OR apache-2.0", "MIT OR Apache-2.0", ""},
+		{"GPL-2.0-or-later WITH Classpath-exception-2.0",
+			"GPL-2.0-or-later WITH Classpath-exception-2.0", ""},
+		{"LicenseRef-weibo-terms", "LicenseRef-weibo-terms", ""},
+		{"CC-BY4.0", "CC-BY4.0", "CC-BY4.0"},
+		{"", "", ""},
+	}
+	for _, c := range cases {
+		got, unknown := canonicalLicense(c.in)
+		if got != c.want {
+			t.Errorf("canonicalLicense(%q) = %q, want %q", c.in, got, c.want)
+		}
+		if strings.Join(unknown, " ") != c.unknown {
+			t.Errorf("canonicalLicense(%q) unknown = %q, want %q", c.in, unknown, c.unknown)
+		}
+	}
+}
+
+func TestDataAddLicenseSpelling(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "a.txt")
+	if err := os.WriteFile(f, []byte(pieceA), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	store := filepath.Join(t.TempDir(), "store")
+	_, err := runData(t, "add", f, "--source", "s", "--license", "mit", "--store", store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := runData(t, "credits", "--store", store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "## Licence: MIT\n") {
+		t.Errorf("credits lack the SPDX spelling MIT:\n%s", out)
+	}
+
+	var notes bytes.Buffer
+	old := dataStderr
+	dataStderr = &notes
+	defer func() { dataStderr = old }()
+	g := filepath.Join(t.TempDir(), "b.txt")
+	if err := os.WriteFile(g, []byte(pieceB), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = runData(t, "add", g, "--source", "t", "--license", "CC-BY4.0", "--store", store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(notes.String(), "--license CC-BY4.0 is not a common SPDX identifier") {
+		t.Errorf("notes %q lack a warning about CC-BY4.0", notes.String())
+	}
+}
