@@ -1,0 +1,245 @@
+// Command generate measures `goushi bench generate` beside the PyTorch
+// generation script (batch 1, KV cache, greedy) on the same model shapes,
+// alternating the two in rounds so that other load on the machine hits
+// both alike, and prints a Markdown table with the ratios.
+//
+// PyTorch runs at 1 and 2 intra-op threads, each with the same number of
+// OpenBLAS threads, and the best of those settings and rounds is its
+// figure. goushi's figure is the best of its rounds. Both generate the
+// same number of tokens per run: the context length minus the 64-token
+// prompt that goushi prefills.
+//
+// Example:
+//
+//	go run ./bench/generate -rounds 5
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+type shape struct{ V, T, L, H, C int }
+
+func (s shape) String() string {
+	return fmt.Sprintf("V=%d T=%d L=%d H=%d C=%d", s.V, s.T, s.L, s.H, s.C)
+}
+
+type config struct {
+	anchors, python, goushi string
+	rounds, prompt          int
+	shapes                  []shape
+}
+
+func main() {
+	var c config
+	var shapes string
+	flag.StringVar(&c.anchors, "anchors", "/work/shared/anchors",
+		"folder of the peer script gpt_generate_torch.py")
+	flag.StringVar(&c.python, "python", "/usr/bin/python3", "Python with torch installed")
+	flag.StringVar(&c.goushi, "goushi", "", "goushi binary (default: go build ./cmd/goushi)")
+	flag.IntVar(&c.rounds, "rounds", 3, "alternating rounds of each system per shape")
+	flag.IntVar(&c.prompt, "prompt-tokens", 64, "prompt tokens goushi prefills")
+	flag.StringVar(&shapes, "shapes", "4096,256,4,4,256;8192,512,6,6,384",
+		"model shapes V,T,L,H,C separated by semicolons")
+	flag.Parse()
+	var err error
+	if c.shapes, err = parseShapes(shapes); err != nil {
+		fmt.Fprintln(os.Stderr, "bench generate:", err)
+		os.Exit(2)
+	}
+	if err := run(c); err != nil {
+		fmt.Fprintln(os.Stderr, "bench generate:", err)
+		os.Exit(1)
+	}
+}
+
+func parseShapes(s string) ([]shape, error) {
+	var out []shape
+	for _, part := range strings.Split(s, ";") {
+		var v [5]int
+		fields := strings.Split(part, ",")
+		if len(fields) != 5 {
+			return nil, fmt.Errorf("shape %q: want V,T,L,H,C", part)
+		}
+		for i, f := range fields {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n <= 0 {
+				return nil, fmt.Errorf("shape %q: %q is not a positive integer", part, f)
+			}
+			v[i] = n
+		}
+		out = append(out, shape{v[0], v[1], v[2], v[3], v[4]})
+	}
+	return out, nil
+}
+
+// goushiResult is one line of `goushi bench generate --json`.
+type goushiResult struct {
+	Batch      int     `json:"batch"`
+	TokensPerS float64 `json:"tokens_per_s"`
+	TTFTms     float64 `json:"ttft_ms"`
+}
+
+// row is the best of every round for one shape.
+type row struct {
+	shape        shape
+	newTokens    int
+	torch        float64
+	torchSet     string
+	b1, b8       float64
+	ttft1, ttft8 float64
+}
+
+func run(c config) error {
+	if c.goushi == "" {
+		dir, err := os.MkdirTemp("", "goushi-bench-generate")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		c.goushi = filepath.Join(dir, "goushi")
+		build := exec.Command("go", "build", "-o", c.goushi, "./cmd/goushi")
+		build.Stderr = os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("build goushi: %w", err)
+		}
+	}
+	script := filepath.Join(c.anchors, "gpt_generate_torch.py")
+	if _, err := os.Stat(script); err != nil {
+		return fmt.Errorf("peer script: %w; pass -anchors", err)
+	}
+
+	var rows []row
+	for _, s := range c.shapes {
+		r := row{shape: s, newTokens: s.T - c.prompt}
+		if r.newTokens < 2 {
+			return fmt.Errorf("shape %v: context %d leaves no room after the %d-token prompt",
+				s, s.T, c.prompt)
+		}
+		for round := 1; round <= c.rounds; round++ {
+			res, err := runGoushi(c, s, r.newTokens)
+			if err != nil {
+				return err
+			}
+			for _, g := range res {
+				switch g.Batch {
+				case 1:
+					r.b1 = max(r.b1, g.TokensPerS)
+					r.ttft1 = minPositive(r.ttft1, g.TTFTms)
+				case 8:
+					r.b8 = max(r.b8, g.TokensPerS)
+					r.ttft8 = minPositive(r.ttft8, g.TTFTms)
+				}
+			}
+			for _, threads := range []int{1, 2} {
+				tps, err := runTorch(c, script, s, r.newTokens, threads)
+				if err != nil {
+					return err
+				}
+				if tps > r.torch {
+					r.torch, r.torchSet = tps, fmt.Sprintf("%d thread", threads)
+					if threads > 1 {
+						r.torchSet += "s"
+					}
+				}
+			}
+			fmt.Fprintf(os.Stderr, "%v round %d: goushi %.0f tokens/s, torch best so far %.0f\n",
+				s, round, r.b1, r.torch)
+		}
+		rows = append(rows, r)
+	}
+
+	fmt.Printf("Generation, %s, %s, %d rounds, %d new tokens after a %d-token prompt\n\n",
+		time.Now().UTC().Format("2006-01-02"), cpuModel(), c.rounds, rows[0].newTokens, c.prompt)
+	fmt.Println("| shape | PyTorch batch 1 (best setting) | goushi batch 1 | ratio | " +
+		"goushi batch 8 | goushi time to first token, batch 1 |")
+	fmt.Println("|---|---|---|---|---|---|")
+	for _, r := range rows {
+		fmt.Printf("| %v | %.0f tokens/s (%s) | %.0f tokens/s | %.2fx | %.0f tokens/s | %.1f ms |\n",
+			r.shape, r.torch, r.torchSet, r.b1, r.b1/r.torch, r.b8, r.ttft1)
+	}
+	return nil
+}
+
+func minPositive(a, b float64) float64 {
+	if a == 0 || b < a {
+		return b
+	}
+	return a
+}
+
+// runGoushi runs one round of `goushi bench generate` at batch 1 and 8.
+func runGoushi(c config, s shape, newTokens int) ([]goushiResult, error) {
+	cmd := exec.Command(c.goushi, "bench", "generate", "--json", "--runs", "1",
+		"--batches", "1,8", "--new-tokens", strconv.Itoa(newTokens),
+		"--prompt-tokens", strconv.Itoa(c.prompt),
+		"--vocab", strconv.Itoa(s.V), "--ctx", strconv.Itoa(s.T), "--layers", strconv.Itoa(s.L),
+		"--heads", strconv.Itoa(s.H), "--embd", strconv.Itoa(s.C))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("goushi bench generate %v: %w", s, err)
+	}
+	var res []goushiResult
+	sc := bufio.NewScanner(strings.NewReader(string(out)))
+	for sc.Scan() {
+		var g goushiResult
+		if err := json.Unmarshal(sc.Bytes(), &g); err != nil {
+			return nil, fmt.Errorf("goushi output %q: %w", sc.Text(), err)
+		}
+		res = append(res, g)
+	}
+	return res, nil
+}
+
+var torchRate = regexp.MustCompile(`: (\d+) tokens/s generated`)
+
+// runTorch runs the PyTorch script once with threads intra-op threads and
+// as many OpenBLAS threads.
+func runTorch(c config, script string, s shape, newTokens, threads int) (float64, error) {
+	cmd := exec.Command(c.python, script, strconv.Itoa(s.V), strconv.Itoa(s.T),
+		strconv.Itoa(s.L), strconv.Itoa(s.H), strconv.Itoa(s.C), strconv.Itoa(newTokens),
+		strconv.Itoa(threads))
+	cmd.Env = append(os.Environ(), "OPENBLAS_NUM_THREADS="+strconv.Itoa(threads),
+		"OMP_NUM_THREADS="+strconv.Itoa(threads))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return 0, fmt.Errorf("torch %v: %w", s, err)
+	}
+	m := torchRate.FindSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("torch %v: no tokens/s in %q", s, out)
+	}
+	return strconv.ParseFloat(string(m[1]), 64)
+}
+
+// cpuModel returns the CPU model name and core count from /proc/cpuinfo.
+func cpuModel() string {
+	data, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	name, cores := "unknown CPU", 0
+	for _, line := range strings.Split(string(data), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok {
+			switch strings.TrimSpace(k) {
+			case "model name":
+				name = strings.TrimSpace(v)
+			case "processor":
+				cores++
+			}
+		}
+	}
+	return fmt.Sprintf("%s, %d cores", name, cores)
+}
