@@ -257,7 +257,7 @@ func dataStats(args []string) error {
 func printStats(w io.Writer, name string, st corpus.Stats) {
 	fmt.Fprintf(w, "corpus: %s\n", name)
 	fmt.Fprintf(w, "documents:  %d (train %d, validation %d)\n", st.Docs, st.TrainDocs, st.ValDocs)
-	fmt.Fprintf(w, "characters: %d (Han ratio %.1f%% of non-space characters)\n", st.Chars,
+	fmt.Fprintf(w, "characters: %d (Han ratio: %.1f%% of non-space characters are Han)\n", st.Chars,
 		100*st.HanRatio())
 	fmt.Fprintf(w, "bytes:      %d (UTF-8)\n", st.Bytes)
 	printShares(w, "source", st.BySource, st.Chars)

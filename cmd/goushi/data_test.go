@@ -191,7 +191,7 @@ func TestPrintStatsFigures(t *testing.T) {
 	// wide on a terminal, so it gets 2 spaces of padding, not 4.
 	want := `corpus: test
 documents:  3 (train 2, validation 1)
-characters: 15 (Han ratio 85.7% of non-space characters)
+characters: 15 (Han ratio: 85.7% of non-space characters are Han)
 bytes:      39 (UTF-8)
 
 by source:
