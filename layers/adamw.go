@@ -1,6 +1,7 @@
 package layers
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/goushi/goushi/autograd"
@@ -23,8 +24,9 @@ type AdamWConfig struct {
 // as GPT-2 training code such as nanoGPT does, because it is also the
 // output head's weight.
 //
-// A parameter listed once gets one state; a tied parameter such as the
-// token embedding must therefore appear once in the list.
+// Each parameter gets one state, so a tied parameter such as the token
+// embedding has one. NewAdamW panics when two parameters share a name,
+// which also catches a tied parameter listed twice.
 type AdamW struct {
 	Config AdamWConfig
 
@@ -44,6 +46,9 @@ func NewAdamW(params []*autograd.Var, cfg AdamWConfig) *AdamW {
 		index:  make(map[string]int, len(params)),
 	}
 	for i, p := range params {
+		if _, dup := o.index[p.Name]; dup {
+			panic(fmt.Sprintf("layers: AdamW: parameter %q listed twice", p.Name))
+		}
 		o.m[i] = make([]float32, p.Value.Size())
 		o.v[i] = make([]float32, p.Value.Size())
 		o.index[p.Name] = i

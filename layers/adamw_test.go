@@ -1,7 +1,9 @@
 package layers
 
 import (
+	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/goushi/goushi/autograd"
@@ -125,6 +127,17 @@ func TestAdamWSetStepCountDrivesBiasCorrection(t *testing.T) {
 			t.Errorf("w[%d]: uninterrupted %g, restored %g", i, a.Value.Data[i], c.Value.Data[i])
 		}
 	}
+}
+
+func TestAdamWRejectsParamListedTwice(t *testing.T) {
+	w := autograd.NewParam("wte.weight", tensor.New(2, 2))
+	defer func() {
+		r := recover()
+		if r == nil || !strings.Contains(fmt.Sprint(r), `"wte.weight" listed twice`) {
+			t.Errorf("panic %v, want one naming wte.weight", r)
+		}
+	}()
+	NewAdamW([]*autograd.Var{w, w}, AdamWConfig{})
 }
 
 func TestClipGradNorm(t *testing.T) {
