@@ -84,6 +84,7 @@ func OpenStore(dir string) (*Store, error) {
 		return nil, fmt.Errorf("store %s is a file, not a folder; name a new or existing "+
 			"store folder", dir)
 	}
+
 	data, err := os.ReadFile(filepath.Join(dir, ManifestName))
 	if errors.Is(err, fs.ErrNotExist) {
 		return s, nil
@@ -99,6 +100,7 @@ func OpenStore(dir string) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: manifest version %d is not supported; "+
 			"this goushi reads version %d", dir, s.Manifest.Version, manifestVersion)
 	}
+
 	texts := map[string]string{}
 	packs := map[string]bool{}
 	for _, md := range s.Manifest.Documents {
@@ -106,10 +108,15 @@ func OpenStore(dir string) (*Store, error) {
 			continue
 		}
 		packs[md.Pack] = true
+		if md.Pack != filepath.Base(md.Pack) || !strings.HasSuffix(md.Pack, ".jsonl.gz") {
+			return nil, fmt.Errorf("open store %s: invalid pack name %q in %s; packs are "+
+				"files directly under %s/", dir, md.Pack, ManifestName, packDir)
+		}
 		if err := readPack(filepath.Join(dir, packDir, md.Pack), texts); err != nil {
 			return nil, fmt.Errorf("open store %s: %w", dir, err)
 		}
 	}
+
 	for _, md := range s.Manifest.Documents {
 		text, ok := texts[md.SHA256]
 		if !ok {

@@ -428,3 +428,15 @@ func TestStoreAddFolderSkipsStores(t *testing.T) {
 		t.Errorf("err = %v, want an error saying %s is a store", err, dir)
 	}
 }
+
+func TestOpenStoreRejectsPackOutsideStore(t *testing.T) {
+	dir := t.TempDir()
+	manifest := `{"version": 1, "sources": [{"name": "s", "license": "MIT"}], "documents": [
+		{"sha256": "` + TextID("x") + `", "source": "s", "license": "MIT",
+		"pack": "../../outside.jsonl.gz"}]}`
+	writeFile(t, dir, ManifestName, manifest)
+	_, err := OpenStore(dir)
+	if err == nil || !strings.Contains(err.Error(), `invalid pack name "../../outside.jsonl.gz"`) {
+		t.Errorf("err = %v, want an invalid pack name error", err)
+	}
+}
