@@ -230,26 +230,19 @@ func (s *inferer) storeKV(l, n int) {
 	}
 }
 
-// attention writes into s.att (M, C) the causal attention of the n new
+// attention writes into s.att (M, C) the causal attention of the n > 1 new
 // queries of every row over the cached keys and values of layer l, which
 // already hold the new tokens.
 func (s *inferer) attention(l, n int) {
-	C, hd, T := s.C, s.hd, s.cfg.ContextLen
+	C, hd := s.C, s.hd
 	t := s.pos + n // keys visible to the last query
 	tensor.Parallel(s.rows*s.H, func(lo, hi int) {
-		var sc []float32
-		if n > 1 {
-			sc = make([]float32, n*t)
-		}
+		sc := make([]float32, n*t)
 		for rh := lo; rh < hi; rh++ {
 			r, h := rh/s.H, rh%s.H
 			k, v := s.headCache(l, r, h)
 			q := s.qkv[r*n*3*C+h*hd:]
 			y := s.att[r*n*C+h*hd:]
-			if n == 1 {
-				attendOne(y[:hd], q[:hd], k[:t*hd], v[:t*hd], s.scores[rh*T:rh*T+t], s.scale)
-				continue
-			}
 			// Scores (n, t) of the new queries. Query i is at position
 			// pos+i and attends to keys 0..pos+i.
 			tensor.Gemm(false, true, n, t, hd, s.scale, q, 3*C, k, hd, 0, sc, t)
@@ -262,20 +255,6 @@ func (s *inferer) attention(l, n int) {
 			tensor.Gemm(false, false, n, hd, t, 1, sc, t, v, hd, 0, y, C)
 		}
 	})
-}
-
-// attendOne sets y (hd) to the attention of one query q (hd) over t keys k
-// (t, hd) and values v (t, hd), using p (t) as scratch.
-func attendOne(y, q, k, v, p []float32, scale float32) {
-	hd := len(q)
-	for j := range p {
-		p[j] = tensor.Dot(q, k[j*hd:(j+1)*hd]) * scale
-	}
-	tensor.Softmax(p, p, 1, len(p))
-	clear(y)
-	for j, pj := range p {
-		tensor.Axpy(y, pj, v[j*hd:(j+1)*hd])
-	}
 }
 
 // copyRow copies the cached keys and values of row src over row dst.
