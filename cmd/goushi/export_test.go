@@ -122,6 +122,29 @@ func TestImportKeepsExistingOutput(t *testing.T) {
 	}
 }
 
+func TestImportKeepsExistingFile(t *testing.T) {
+	ckDir, _ := saveTinyCheckpoint(t)
+	hfDir := filepath.Join(t.TempDir(), "hf")
+	_, err := runExportImport(t, cmdExport, "hf", "--checkpoint", ckDir, "--out", hfDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "notes.txt")
+	if err := os.WriteFile(file, []byte("keep me"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{}, {"--force"}} {
+		args = append([]string{"hf", "--in", hfDir, "--out", file}, args...)
+		_, err := runExportImport(t, cmdImport, args...)
+		if err == nil || !strings.Contains(err.Error(), "is a file") {
+			t.Errorf("import %v returned %v, want an error saying --out is a file", args, err)
+		}
+	}
+	if data, err := os.ReadFile(file); err != nil || string(data) != "keep me" {
+		t.Errorf("the file at --out now reads %q (%v), want it unchanged", data, err)
+	}
+}
+
 func TestExportImportRejectBadArguments(t *testing.T) {
 	ckDir, _ := saveTinyCheckpoint(t)
 	cases := []struct {

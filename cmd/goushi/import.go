@@ -62,7 +62,11 @@ func importHF(args []string) error {
 		return errors.New("missing --in or --out; both directories are required")
 	}
 	// SaveCheckpoint replaces the whole directory, so an existing one is
-	// kept unless the user asks for it to go.
+	// kept unless the user asks for it to go, and a file is never replaced.
+	if info, err := os.Stat(*out); err == nil && !info.IsDir() {
+		return fmt.Errorf("--out %s is a file, not a directory; choose a directory for the "+
+			"checkpoint", *out)
+	}
 	if entries, err := os.ReadDir(*out); err == nil && len(entries) > 0 && !*force {
 		return fmt.Errorf("output directory %s already exists and is not empty; "+
 			"choose a new --out or pass --force to replace it", *out)
