@@ -53,6 +53,17 @@ func cmdData(args []string) error {
 	return fmt.Errorf("unknown subcommand %q; use add, stats or credits", args[0])
 }
 
+// newDataFlagSet returns a flag set whose -h output starts with the
+// usage lines of goushi data.
+func newDataFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "%s\n\nflags of %s:\n", dataUsage, name)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
 // parseInterspersed parses flags that may follow positional arguments, as
 // in `goushi data add a.txt b.txt --source x`, and returns the positional
 // arguments in order.
@@ -115,8 +126,8 @@ func canonicalLicense(expr string) (string, []string) {
 }
 
 func dataAdd(args []string) error {
-	fs := flag.NewFlagSet("data add", flag.ContinueOnError)
-	store := fs.String("store", defaultStore, "store directory")
+	fs := newDataFlagSet("data add")
+	store := fs.String("store", defaultStore, "store directory to add to")
 	source := fs.String("source", "", "name of the source the text came from (required)")
 	url := fs.String("url", "", "URL of the source")
 	license := fs.String("license", "", "SPDX licence identifier of the source, e.g. MIT or CC-BY-4.0")
@@ -213,14 +224,14 @@ func printAddResult(w io.Writer, res *corpus.AddResult, verbose bool) {
 // openNamedCorpus parses the flags of stats and credits and loads the
 // store named by --store, the corpus at PATH, or the embedded corpus.
 func openNamedCorpus(name string, args []string) (*corpus.Corpus, string, error) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	store := fs.String("store", defaultStore, "store directory; the embedded corpus when not given")
+	fs := newDataFlagSet(name)
+	store := fs.String("store", "",
+		"store directory made by goushi data add (default: the embedded corpus)")
 	paths, err := parseInterspersed(fs, args)
 	if err != nil {
 		return nil, "", err
 	}
-	storeSet := false
-	fs.Visit(func(f *flag.Flag) { storeSet = storeSet || f.Name == "store" })
+	storeSet := *store != ""
 	switch {
 	case len(paths) > 1:
 		return nil, "", fmt.Errorf("%d paths given; name one store, file or folder", len(paths))
