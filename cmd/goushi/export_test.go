@@ -122,7 +122,7 @@ func TestImportKeepsExistingOutput(t *testing.T) {
 	}
 }
 
-func TestImportKeepsExistingFile(t *testing.T) {
+func TestImportKeepsFileAndInput(t *testing.T) {
 	ckDir, _ := saveTinyCheckpoint(t)
 	hfDir := filepath.Join(t.TempDir(), "hf")
 	_, err := runExportImport(t, cmdExport, "hf", "--checkpoint", ckDir, "--out", hfDir)
@@ -142,6 +142,14 @@ func TestImportKeepsExistingFile(t *testing.T) {
 	}
 	if data, err := os.ReadFile(file); err != nil || string(data) != "keep me" {
 		t.Errorf("the file at --out now reads %q (%v), want it unchanged", data, err)
+	}
+
+	_, err = runExportImport(t, cmdImport, "hf", "--in", hfDir, "--out", hfDir+"/.", "--force")
+	if err == nil || !strings.Contains(err.Error(), "is the --in folder") {
+		t.Errorf("import into its own input returned %v, want an error", err)
+	}
+	if _, err := os.Stat(filepath.Join(hfDir, gpt.HFWeightsFile)); err != nil {
+		t.Errorf("import into its own input removed %s: %v", gpt.HFWeightsFile, err)
 	}
 }
 

@@ -62,10 +62,16 @@ func importHF(args []string) error {
 		return errors.New("missing --in or --out; both directories are required")
 	}
 	// SaveCheckpoint replaces the whole directory, so an existing one is
-	// kept unless the user asks for it to go, and a file is never replaced.
-	if info, err := os.Stat(*out); err == nil && !info.IsDir() {
+	// kept unless the user asks for it to go. A file, or the input folder
+	// itself, is never replaced.
+	outInfo, err := os.Stat(*out)
+	if err == nil && !outInfo.IsDir() {
 		return fmt.Errorf("--out %s is a file, not a directory; choose a directory for the "+
 			"checkpoint", *out)
+	}
+	if inInfo, inErr := os.Stat(*in); err == nil && inErr == nil && os.SameFile(inInfo, outInfo) {
+		return fmt.Errorf("--out %s is the --in folder, which the checkpoint would replace; "+
+			"choose another --out", *out)
 	}
 	if entries, err := os.ReadDir(*out); err == nil && len(entries) > 0 && !*force {
 		return fmt.Errorf("output directory %s already exists and is not empty; "+
