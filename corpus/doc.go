@@ -8,7 +8,7 @@
 //
 // The package reads plain text, Markdown, JSON Lines and the JSON layout of
 // the chinese-poetry collection, detects legacy Chinese encodings, cleans
-// and deduplicates documents, and keeps them in a store directory that is
-// replaced atomically on every change. It imports nothing from the rest of
-// the project.
+// and deduplicates documents, and keeps them in a store directory whose
+// manifest is replaced atomically on every change. It imports nothing from
+// the rest of the project.
 package corpus
