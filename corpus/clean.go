@@ -62,19 +62,17 @@ var (
 )
 
 // Clean normalizes text for training. It removes HTML comments, scripts
-// and tags, decodes entities, and puts the text in Unicode NFC. It drops
-// control and invisible format characters, turns each run of whitespace
-// inside a line into one space, trims lines, and keeps at most one blank
-// line in a row. Line breaks survive because poems and dialogues need them.
+// and tags, decodes entities (and removes tags that decoding reveals), and
+// puts the text in Unicode NFC. It drops control and invisible format
+// characters, turns each run of whitespace inside a line into one space,
+// trims lines, and keeps at most one blank line in a row. Line breaks
+// survive because poems and dialogues need them.
 func Clean(s string) string {
-	if strings.ContainsRune(s, '<') {
-		s = htmlComment.ReplaceAllString(s, "")
-		s = htmlScript.ReplaceAllString(s, "")
-		s = htmlLineBreak.ReplaceAllString(s, "\n")
-		s = htmlTag.ReplaceAllString(s, "")
-	}
+	s = stripHTML(s)
 	if strings.ContainsRune(s, '&') {
-		s = html.UnescapeString(s)
+		// Scraped text often carries tags escaped once more
+		// (&lt;p&gt;), which only show up after decoding.
+		s = stripHTML(html.UnescapeString(s))
 	}
 	s = norm.NFC.String(s)
 
@@ -99,6 +97,16 @@ func Clean(s string) string {
 		blankLines = 0
 	}
 	return sb.String()
+}
+
+func stripHTML(s string) string {
+	if !strings.ContainsRune(s, '<') {
+		return s
+	}
+	s = htmlComment.ReplaceAllString(s, "")
+	s = htmlScript.ReplaceAllString(s, "")
+	s = htmlLineBreak.ReplaceAllString(s, "\n")
+	return htmlTag.ReplaceAllString(s, "")
 }
 
 func normalizeNewlines(s string) string {

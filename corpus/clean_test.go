@@ -12,6 +12,7 @@ func TestClean(t *testing.T) {
 		{"html tags and entities", "<p>你好&nbsp;世界</p>第二行&amp;", "你好 世界\n第二行&"},
 		{"br then paragraph end", "甲<br/></p>乙", "甲\n\n乙"},
 		{"script and comment", "前<script>alert(1)</script>中<!-- x -->后", "前中后"},
+		{"escaped tags", "&lt;p&gt;你好&lt;br/&gt;世界&lt;/p&gt; 3 &lt; 5", "你好\n世界\n3 < 5"},
 		{"control and zero-width", "矿\x00泉\u200b水\ufeff\x07", "矿泉水"},
 		{"whitespace runs", "  家人们 \t\u3000 谁懂啊  ", "家人们 谁懂啊"},
 		{"crlf and blank lines", "一\r\n\r\n\r\n\r\n二\r三", "一\n\n二\n三"},
