@@ -33,13 +33,33 @@ type DecodeError struct {
 	tried   []string
 }
 
+// likelyReadAt is the offset from which the encoding that decodes the
+// longest prefix is named as the likely one: 64 bytes is over 20 Chinese
+// characters, which a wrong encoding rarely decodes in a row.
+const likelyReadAt = 64
+
 func (e *DecodeError) Error() string {
 	parts := make([]string, 0, len(e.tried))
+	best, bestEnc, tie := -1, "", false
 	for _, enc := range e.tried {
-		parts = append(parts, fmt.Sprintf("%s at byte offset %d", enc, e.Offsets[enc]))
+		off := e.Offsets[enc]
+		parts = append(parts, fmt.Sprintf("%s at byte offset %d", enc, off))
+		switch {
+		case off > best:
+			best, bestEnc, tie = off, enc, false
+		case off == best:
+			tie = true
+		}
 	}
-	return fmt.Sprintf("%s: undecodable bytes (%s); convert the file to UTF-8",
-		e.Name, strings.Join(parts, ", "))
+	fix := "convert the file to UTF-8, or leave it out if it is not text"
+	if best >= likelyReadAt && !tie {
+		fix = fmt.Sprintf("the file looks like %s up to offset %d, so repair or remove "+
+			"the bytes there", bestEnc, best)
+		if bestEnc != EncodingUTF8 {
+			fix += ", or convert the file to UTF-8"
+		}
+	}
+	return fmt.Sprintf("%s: undecodable bytes (%s); %s", e.Name, strings.Join(parts, ", "), fix)
 }
 
 // DecodeText converts the bytes of a text file to UTF-8 and returns the

@@ -187,3 +187,21 @@ func TestDecodeTextShortGBK(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodeErrorNamesLikelyEncoding(t *testing.T) {
+	// 30 characters of 3 UTF-8 bytes each, then a stray continuation byte:
+	// valid UTF-8 up to offset 90.
+	text := strings.Repeat("家人们谁懂啊", 5)
+	_, _, err := DecodeText("cut.txt", append([]byte(text), 0x80))
+	want := "the file looks like UTF-8 up to offset 90, so repair or remove the bytes there"
+	if err == nil || !strings.HasSuffix(err.Error(), want) {
+		t.Errorf("err = %v, want it to end with %q", err, want)
+	}
+
+	// A short file gives no guess.
+	_, _, err = DecodeText("short.txt", []byte{'a', 0xff})
+	want = "convert the file to UTF-8, or leave it out if it is not text"
+	if err == nil || !strings.HasSuffix(err.Error(), want) {
+		t.Errorf("err = %v, want it to end with %q", err, want)
+	}
+}
