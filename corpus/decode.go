@@ -34,8 +34,9 @@ type DecodeError struct {
 }
 
 // likelyReadAt is the offset from which the encoding that decodes the
-// longest prefix is named as the likely one: 64 bytes is over 20 Chinese
-// characters, which a wrong encoding rarely decodes in a row.
+// longest prefix is named as the likely one. 64 bytes is over 20 Chinese
+// characters, and a wrong encoding usually fails sooner, but GBK bytes can
+// also read as Big5 for a long way, so the name is only a guess.
 const likelyReadAt = 64
 
 func (e *DecodeError) Error() string {
