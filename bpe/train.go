@@ -255,12 +255,13 @@ func pairKey(a, b int32) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b
 // trainState holds the word table and the incremental pair statistics.
 //
 // Each distinct pre-token is a word: its current symbols and its corpus
-// count. For every pair seen, counts holds its weighted count and where
-// lists the words that contained it when it appeared. A list may keep
-// words that lost the pair to a later merge; merge rescans them and finds
-// nothing. The heap holds (count, pair) entries whose count is at least
-// the current count, because a pair's count only falls after the merge
-// that created it. best re-pushes stale entries with their fresh count.
+// count. For every tracked pair, pairs holds its weighted count and the
+// list of words that contained it when it was tracked. A list may keep
+// words that lost the pair to a later merge, and merge rescans them and
+// finds nothing. The heap holds (count, pair) entries whose count is at
+// least the current count, because a pair's count only falls after the
+// merge that created it. best re-pushes stale entries with their fresh
+// count.
 type trainState struct {
 	syms   [][]int32
 	counts []int64
