@@ -47,7 +47,7 @@ func newEncoder(t *Tokenizer) *encoder {
 // Encode returns the token ids of text. Special-token text in text is
 // encoded as ordinary bytes, so user input cannot produce a special id.
 // Inputs over 256 KiB are cut after line breaks that start a word and
-// encoded in parallel; text without such breaks is encoded on one goroutine.
+// encoded in parallel. Text without such breaks is encoded on one goroutine.
 func (t *Tokenizer) Encode(text string) []int {
 	if len(text) < parallelBytes || runtime.GOMAXPROCS(0) == 1 {
 		e := t.encoders.Get().(*encoder)
