@@ -7,8 +7,8 @@
 // Both run as child processes, one after the other and alternating for
 // -rounds rounds, so machine noise hits both alike. The peak RSS of each is
 // the child's maximum resident set (getrusage), so the command is Linux
-// only. PyTorch runs at each setting of -torch-threads (torch intra-op
-// threads, with OPENBLAS_NUM_THREADS at the core count), and the best
+// only. PyTorch runs at each pair of -torch-threads (torch intra-op
+// threads) and -openblas-threads (OPENBLAS_NUM_THREADS), and the best
 // setting is compared.
 //
 // Example:
@@ -36,7 +36,7 @@ type config struct {
 	script, python, goushi     string
 	vocab, ctx, layers, heads  int
 	embd, batch, steps, rounds int
-	torchThreads               string
+	torchThreads, blasThreads  string
 	flopsPerCycle, clockGHz    float64
 }
 
@@ -56,6 +56,8 @@ func main() {
 	flag.IntVar(&c.rounds, "rounds", 2, "alternating rounds of goushi and PyTorch")
 	flag.StringVar(&c.torchThreads, "torch-threads", "1,2",
 		"comma-separated torch thread counts to try")
+	flag.StringVar(&c.blasThreads, "openblas-threads", strconv.Itoa(runtime.NumCPU()),
+		"comma-separated OPENBLAS_NUM_THREADS values to try with each torch setting")
 	flag.Float64Var(&c.flopsPerCycle, "flops-per-cycle", 0,
 		"passed to goushi bench train for the MFU peak")
 	flag.Float64Var(&c.clockGHz, "clock-ghz", 0, "passed to goushi bench train for the MFU peak")
@@ -105,15 +107,16 @@ func run(c config) error {
 			ours = g
 		}
 		for _, th := range strings.Split(c.torchThreads, ",") {
-			th = strings.TrimSpace(th)
-			p, err := runTorch(c, dims, th)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(os.Stderr, "round %d %s: %.0f tokens/s, %.0f MB\n", round+1, p.label,
-				p.tokensPerSec, p.rssMB)
-			if p.tokensPerSec > best.tokensPerSec {
-				best = p
+			for _, blas := range strings.Split(c.blasThreads, ",") {
+				p, err := runTorch(c, dims, strings.TrimSpace(th), strings.TrimSpace(blas))
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(os.Stderr, "round %d %s: %.0f tokens/s, %.0f MB\n", round+1,
+					p.label, p.tokensPerSec, p.rssMB)
+				if p.tokensPerSec > best.tokensPerSec {
+					best = p
+				}
 			}
 		}
 	}
@@ -165,11 +168,11 @@ func runGoushi(c config) (result, error) {
 
 var torchRate = regexp.MustCompile(`([0-9.]+) tokens/s`)
 
-func runTorch(c config, dims []string, threads string) (result, error) {
+func runTorch(c config, dims []string, threads, blasThreads string) (result, error) {
 	args := append([]string{c.script}, dims...)
 	args = append(args, strconv.Itoa(c.steps), threads)
 	cmd := exec.Command(c.python, args...)
-	cmd.Env = append(os.Environ(), "OPENBLAS_NUM_THREADS="+strconv.Itoa(runtime.NumCPU()))
+	cmd.Env = append(os.Environ(), "OPENBLAS_NUM_THREADS="+blasThreads)
 	out, rss, err := measure(cmd)
 	if err != nil {
 		return result{}, err
@@ -183,8 +186,8 @@ func runTorch(c config, dims []string, threads string) (result, error) {
 	if f := strings.Fields(string(out)); len(f) > 1 && f[0] == "torch" {
 		version = "PyTorch " + f[1]
 	}
-	label := fmt.Sprintf("%s (torch threads %s, OpenBLAS threads %d)", version, threads,
-		runtime.NumCPU())
+	label := fmt.Sprintf("%s (torch threads %s, OpenBLAS threads %s)", version, threads,
+		blasThreads)
 	return result{tokensPerSec: rate, rssMB: rss, label: label}, nil
 }
 
