@@ -116,9 +116,17 @@ var (
 	// List and quote markers nest ("> - item", "    1. item"), so any
 	// run of them at any indentation is removed.
 	mdLineMarker = regexp.MustCompile(`(?m)^[ \t]*(?:#{1,6} +|(?:> ?|[-*+] +|\d+[.)] +)+)`)
-	mdEmphasis   = regexp.MustCompile(`(\*\*|__|\*|~~|` + "`" + `)`)
-	mdSetext     = regexp.MustCompile(`^ {0,3}(=+|-+) *$`)
-	mdBreak      = regexp.MustCompile(`^ {0,3}((- *){3,}|(\* *){3,}|(_ *){3,})$`)
+	// Emphasis and code marks are removed only in pairs around text, so a
+	// lone * as in 5*3 stays. RE2 has no backreferences, so the counts of
+	// opening and closing marks are not matched.
+	mdEmphasis = []*regexp.Regexp{
+		regexp.MustCompile(`\*{1,3}(\S(?:[^*\n]*?\S)?)\*{1,3}`),
+		regexp.MustCompile(`_{2,3}(\S(?:[^_\n]*?\S)?)_{2,3}`),
+		regexp.MustCompile(`~~([^~\n]+)~~`),
+		regexp.MustCompile("`+([^`\n]+)`+"),
+	}
+	mdSetext = regexp.MustCompile(`^ {0,3}(=+|-+) *$`)
+	mdBreak  = regexp.MustCompile(`^ {0,3}((- *){3,}|(\* *){3,}|(_ *){3,})$`)
 )
 
 // ParseMarkdown strips Markdown syntax that is not text (front matter,
@@ -143,7 +151,9 @@ func ParseMarkdown(name, text string) []Record {
 		return strings.ReplaceAll(row, "|", " ")
 	})
 	text = mdLineMarker.ReplaceAllString(text, "")
-	text = mdEmphasis.ReplaceAllString(text, "")
+	for _, re := range mdEmphasis {
+		text = re.ReplaceAllString(text, "$1")
+	}
 	return ParseText(name, text)
 }
 

@@ -53,6 +53,8 @@ func TestParseMarkdownStripsBlocks(t *testing.T) {
 		{"table", "| 列一 | 列二 |\n|:---|---:|\n| 甲 | 乙 |\n", "列一 列二\n甲 乙"},
 		{"nested lists", "* 一级\n  * 二级\n    1. 三级", "一级\n二级\n三级"},
 		{"nested quotes", "> 引用\n> > 嵌套引用\n> - 列表", "引用\n嵌套引用\n列表"},
+		{"emphasis pairs only", "***粗斜体***、__粗__、~~删除~~和`代码`，但 5*3=15 且 a_b",
+			"粗斜体、粗、删除和代码，但 5*3=15 且 a_b"},
 		{"reference link", "[参考链接][1]和[另一个][]\n\n[1]: https://example.com \"题\"",
 			"参考链接和另一个"},
 	}
