@@ -17,11 +17,16 @@ const (
 	plotXTicks  = 5
 	plotYTicks  = 5
 	trainColour = "#1f77b4"
+	rawColour   = "#aec7e8" // the unsmoothed training loss, behind its average
 	valColour   = "#ff7f0e"
+	// smoothing is the weight of the previous average in the exponential
+	// moving average drawn over the noisy per-step training loss.
+	smoothing = 0.9
 )
 
-// LossCurveSVG draws the training loss as a line and the validation loss as
-// a line with dots, against the step, as a standalone SVG image. Points
+// LossCurveSVG draws the training loss per step as a pale line with its
+// exponential moving average over it, and the validation loss as a line
+// with dots, against the step, as a standalone SVG image. Points
 // whose loss is not finite are skipped. An empty history gives an image
 // with axes and a note that there is no data yet.
 func LossCurveSVG(h LossHistory) string {
@@ -80,7 +85,8 @@ func LossCurveSVG(h LossHistory) string {
 	fmt.Fprintf(&b, `<text x="%g" y="%d" text-anchor="middle">step</text>`+"\n",
 		x0+w/2, plotHeight-6)
 
-	writeSeries(&b, h.Train, px, py, trainColour, false)
+	writeSeries(&b, h.Train, px, py, rawColour, false)
+	writeSeries(&b, movingAverage(h.Train), px, py, trainColour, false)
 	writeSeries(&b, h.Val, px, py, valColour, true)
 
 	fmt.Fprintf(&b, `<rect x="%g" y="%d" width="10" height="10" fill="%s"/>`+
@@ -91,6 +97,25 @@ func LossCurveSVG(h LossHistory) string {
 		plotTop+10)
 	b.WriteString("</svg>\n")
 	return b.String()
+}
+
+// movingAverage returns the exponential moving average of the finite
+// losses of pts, which starts at the first of them.
+func movingAverage(pts []LossPoint) []LossPoint {
+	out := make([]LossPoint, 0, len(pts))
+	avg := math.NaN()
+	for _, p := range pts {
+		if math.IsNaN(p.Loss) || math.IsInf(p.Loss, 0) {
+			continue
+		}
+		if math.IsNaN(avg) {
+			avg = p.Loss
+		} else {
+			avg = smoothing*avg + (1-smoothing)*p.Loss
+		}
+		out = append(out, LossPoint{Step: p.Step, Loss: avg})
+	}
+	return out
 }
 
 func writeSeries(b *strings.Builder, pts []LossPoint, px func(int) float64,
