@@ -43,13 +43,6 @@ const (
 // the whole window at every step.
 const slideKeep = 0.75
 
-// halfWeights makes Generate read half-precision copies of the weight
-// matrices in single-token steps, which halves the bytes each step streams
-// from memory. The copy is made per call, so it always matches the current
-// weights. It is on where the AVX-512 kernels run; the pure Go kernels
-// convert each weight on the fly and are faster with float32.
-var halfWeights = hasAVX512
-
 // Generate streams the tokens that continue prompt, NumSamples samples
 // drawn together as a batch. Each sample's context is <|endoftext|> (when
 // the tokenizer has it), the style token of opts.Style (when set), then
@@ -62,10 +55,11 @@ var halfWeights = hasAVX512
 // and whole. Concatenating Text per sample equals the decode of its
 // generated ids (without <|endoftext|>), cut before the stop string.
 //
-// Where the AVX-512 kernels run, each new token is computed from a
-// half-precision copy of the weight matrices (the prompt from the float32
-// weights): the logits differ from a float32 forward pass by about 1e-3
-// of their scale, which can change a greedy choice between tokens whose
+// Each new token is computed from a copy of the weight matrices in
+// opts.Weights, made per call so that it matches the current weights; the
+// prompt always uses the float32 weights. With the default half-precision
+// copy the logits differ from a float32 forward pass by about 1e-3 of
+// their scale, which can change a greedy choice between tokens whose
 // logits are that close.
 //
 // When the context is full, the window slides: it keeps the prompt's
@@ -164,7 +158,7 @@ func newGeneration(m *Model, tok *bpe.Tokenizer, prompt string,
 		return nil, fmt.Errorf("gpt: the prompt is empty and the tokenizer has no %s; "+
 			"give a prompt", bpe.EndOfText)
 	}
-	g.inf = newInferer(m, n, halfWeights)
+	g.inf = newInferer(m, n, opts.Weights)
 	g.samp = newSampler(opts, cfg.VocabSize)
 	return g, nil
 }

@@ -272,12 +272,6 @@ func TestGenerateAlternatives(t *testing.T) {
 // checks every token against an argmax over a full recompute of the
 // window that the sliding rule gives.
 func TestGenerateSlidesWindow(t *testing.T) {
-	// The recompute below is float32; so must the generation be, for the
-	// argmax to agree exactly.
-	saved := halfWeights
-	halfWeights = false
-	defer func() { halfWeights = saved }()
-
 	cfg := tinyInferConfig
 	cfg.VocabSize = 300
 	m := New(cfg, 21)
@@ -286,6 +280,9 @@ func TestGenerateSlidesWindow(t *testing.T) {
 	T := cfg.ContextLen
 	o := DefaultSampleOptions()
 	o.Temperature, o.MaxNewTokens = 0, 3*T
+	// The recompute below is float32; so must the generation be, for the
+	// argmax to agree exactly.
+	o.Weights = PrecisionF32
 
 	got := collect(t, m, tok, "abcdefg", o)[0]
 	if len(got.ids) != 3*T {

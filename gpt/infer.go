@@ -45,19 +45,17 @@ type inferer struct {
 	last, logits []float32 // (rows, C), (rows, V)
 	scores       []float32 // (rows·H, T) for single-token steps
 
-	// The single-token step: the half-precision weights when half is set,
-	// and the team that runs its parallel sections.
-	half       bool
-	halfLayers []halfLayer
-	wteHalf    []uint16 // (V, C)
-	team       *team
+	// The single-token step: its copies of the weight matrices and the
+	// team that runs its parallel sections.
+	decLayers []decodeLayer
+	head      weight // wte as the output head (V, C)
+	team      *team
 }
 
 // newInferer returns an inferer for up to maxRows sequences with an empty
-// cache and one active row. With half set, single-token steps read a
-// half-precision copy of the weight matrices made here; prefill always
-// uses the float32 weights. Call close when done with it.
-func newInferer(m *Model, maxRows int, half bool) *inferer {
+// cache and one active row. Single-token steps read copies of the weight
+// matrices in precision p, made here. Call close when done with it.
+func newInferer(m *Model, maxRows int, p Precision) *inferer {
 	cfg := m.Config
 	if maxRows <= 0 {
 		panic(fmt.Sprintf("gpt: inferer for %d rows", maxRows))
@@ -94,10 +92,7 @@ func newInferer(m *Model, maxRows int, half bool) *inferer {
 	s.logits = make([]float32, maxRows*cfg.VocabSize)
 	s.scores = make([]float32, maxRows*s.H*cfg.ContextLen)
 	s.grow(maxRows)
-	s.half = half
-	if half {
-		s.makeHalf()
-	}
+	s.makeDecodeWeights(p.resolve())
 	s.team = newTeam(s.work)
 	return s
 }

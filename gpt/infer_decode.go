@@ -7,9 +7,9 @@ import (
 // The single-token step. Generating one token reads every weight once and
 // does little arithmetic per weight, so its speed is set by memory
 // bandwidth: the weights are streamed once per step by the matrix-vector
-// kernels, optionally from a half-precision copy that halves the bytes,
-// and the step's parallel sections run on a spinning team instead of the
-// tensor pool.
+// kernels, optionally from a half-precision or 8-bit copy that has fewer
+// bytes, and the step's parallel sections run on a spinning team instead
+// of the tensor pool.
 
 // section is the kind of parallel work a decode step hands to its team.
 type section int
@@ -28,35 +28,93 @@ const (
 // and to stay in L1 while every batch row reads them.
 const decodeChunk = 32
 
-// halfLayer holds the half-precision copies of one block's matrices.
-type halfLayer struct {
-	attn, proj, fc, out []uint16
+// Precision is the number format of the weight matrices that single-token
+// steps read. Prefill always reads the float32 weights.
+type Precision string
+
+// The precisions of SampleOptions.Weights.
+const (
+	// PrecisionAuto is PrecisionF16 where the AVX-512 kernels run and
+	// PrecisionF32 elsewhere, where the Go kernels would convert every
+	// weight on the fly.
+	PrecisionAuto Precision = ""
+	// PrecisionF32 reads the weights themselves.
+	PrecisionF32 Precision = "f32"
+	// PrecisionF16 reads an IEEE half-precision copy: half the bytes, and
+	// each weight within 2^-11 of its size.
+	PrecisionF16 Precision = "f16"
+	// PrecisionQ8 reads an 8-bit copy with one scale per row, w ≈ s·q with
+	// s = max|row|/127: a quarter of the bytes, and each weight within
+	// max|row|/254.
+	PrecisionQ8 Precision = "q8"
+)
+
+// resolve returns the precision that PrecisionAuto stands for here.
+func (p Precision) resolve() Precision {
+	if p != PrecisionAuto {
+		return p
+	}
+	if hasAVX512 {
+		return PrecisionF16
+	}
+	return PrecisionF32
 }
 
-// makeHalf builds the half-precision copies of every matrix the decode
-// step reads.
-func (s *inferer) makeHalf() {
-	conv := func(src []float32) []uint16 {
-		dst := make([]uint16, len(src))
-		toHalf(dst, src)
-		return dst
+// weight is a matrix (rows, k) as the decode step reads it: the float32
+// values, and the copy in the inferer's precision.
+type weight struct {
+	f32   []float32
+	f16   []uint16
+	q8    []int8
+	scale []float32 // (rows) for q8
+}
+
+// newWeight returns w with a copy in precision p.
+func newWeight(w []float32, rows, k int, p Precision) weight {
+	out := weight{f32: w}
+	switch p {
+	case PrecisionF16:
+		out.f16 = make([]uint16, len(w))
+		toHalf(out.f16, w)
+	case PrecisionQ8:
+		out.q8 = make([]int8, len(w))
+		out.scale = make([]float32, rows)
+		quantizeRows(out.q8, out.scale, w, rows, k)
 	}
-	s.halfLayers = make([]halfLayer, len(s.layers))
+	return out
+}
+
+// gemv sets out[j-lo] = x·w[j] for rows j in [lo, hi).
+func (w *weight) gemv(x, out []float32, lo, hi, k int) {
+	switch {
+	case w.f16 != nil:
+		gemvF16(x, w.f16[lo*k:hi*k], out, hi-lo, k)
+	case w.q8 != nil:
+		gemvQ8(x, w.q8[lo*k:hi*k], w.scale[lo:hi], out, hi-lo, k)
+	default:
+		gemvF32(x, w.f32[lo*k:hi*k], out, hi-lo, k)
+	}
+}
+
+// decodeLayer holds one block's matrices for the decode step.
+type decodeLayer struct {
+	attn, proj, fc, out weight
+}
+
+// makeDecodeWeights builds the copies of every matrix the decode step
+// reads in precision p.
+func (s *inferer) makeDecodeWeights(p Precision) {
+	C := s.C
+	s.decLayers = make([]decodeLayer, len(s.layers))
 	for l, w := range s.layers {
-		s.halfLayers[l] = halfLayer{attn: conv(w.attnW), proj: conv(w.projW),
-			fc: conv(w.fcW), out: conv(w.outW)}
+		s.decLayers[l] = decodeLayer{
+			attn: newWeight(w.attnW, 3*C, C, p),
+			proj: newWeight(w.projW, C, C, p),
+			fc:   newWeight(w.fcW, 4*C, C, p),
+			out:  newWeight(w.outW, C, 4*C, p),
+		}
 	}
-	s.wteHalf = conv(s.wte)
-}
-
-// gemv sets out[j] = x·w[j] for rows j in [lo, hi) of a weight (rows, k)
-// held as f32 and, in half mode, as f16.
-func (s *inferer) gemv(x []float32, f32 []float32, f16 []uint16, out []float32, lo, hi, k int) {
-	if s.half {
-		gemvF16(x, f16[lo*k:hi*k], out, hi-lo, k)
-		return
-	}
-	gemvF32(x, f32[lo*k:hi*k], out, hi-lo, k)
+	s.head = newWeight(s.wte, s.cfg.VocabSize, C, p)
 }
 
 // decode appends one token to every row, ids (rows), and returns the
@@ -123,11 +181,7 @@ func (s *inferer) work(kind section, layer, t int) {
 // for every batch row.
 func (s *inferer) linearTask(kind section, layer, t int) {
 	C := s.C
-	w := &s.layers[layer]
-	var hw halfLayer
-	if s.half {
-		hw = s.halfLayers[layer]
-	}
+	w, dw := &s.layers[layer], &s.decLayers[layer]
 	var buf [decodeChunk]float32
 	lo := t * decodeChunk
 	switch kind {
@@ -135,18 +189,18 @@ func (s *inferer) linearTask(kind section, layer, t int) {
 		hi := min(lo+decodeChunk, 3*C)
 		for r := 0; r < s.rows; r++ {
 			out := s.qkv[r*3*C+lo : r*3*C+hi]
-			s.gemv(s.h[r*C:(r+1)*C], w.attnW, hw.attn, out, lo, hi, C)
+			dw.attn.gemv(s.h[r*C:(r+1)*C], out, lo, hi, C)
 			addTo(out, w.attnB[lo:hi])
 		}
 	case secProj, secOut:
 		hi := min(lo+decodeChunk, C)
-		f32, f16, b, in, k := w.projW, hw.proj, w.projB, s.att, C
+		mat, b, in, k := &dw.proj, w.projB, s.att, C
 		if kind == secOut {
-			f32, f16, b, in, k = w.outW, hw.out, w.outB, s.ff, 4*C
+			mat, b, in, k = &dw.out, w.outB, s.ff, 4*C
 		}
 		for r := 0; r < s.rows; r++ {
 			out := buf[:hi-lo]
-			s.gemv(in[r*k:(r+1)*k], f32, f16, out, lo, hi, k)
+			mat.gemv(in[r*k:(r+1)*k], out, lo, hi, k)
 			xr := s.x[r*C+lo : r*C+hi]
 			for i := range xr {
 				xr[i] += out[i] + b[lo+i]
@@ -156,7 +210,7 @@ func (s *inferer) linearTask(kind section, layer, t int) {
 		hi := min(lo+decodeChunk, 4*C)
 		for r := 0; r < s.rows; r++ {
 			out := s.ff[r*4*C+lo : r*4*C+hi]
-			s.gemv(s.h[r*C:(r+1)*C], w.fcW, hw.fc, out, lo, hi, C)
+			dw.fc.gemv(s.h[r*C:(r+1)*C], out, lo, hi, C)
 			for i, v := range out {
 				out[i] = gelu(v + w.fcB[lo+i])
 			}
@@ -171,7 +225,7 @@ func (s *inferer) headTask(t int) {
 	lo := t * decodeChunk
 	hi := min(lo+decodeChunk, V)
 	for r := 0; r < s.rows; r++ {
-		s.gemv(s.h[r*C:(r+1)*C], s.wte, s.wteHalf, s.logits[r*V+lo:r*V+hi], lo, hi, C)
+		s.head.gemv(s.h[r*C:(r+1)*C], s.logits[r*V+lo:r*V+hi], lo, hi, C)
 	}
 }
 

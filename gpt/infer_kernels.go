@@ -54,6 +54,52 @@ func gemvF16(x []float32, w []uint16, out []float32, n, k int) {
 	}
 }
 
+// gemvQ8 sets out[j] = scale[j]·(x·w[j]) for the n rows of w (n, k) in
+// 8-bit integers.
+func gemvQ8(x []float32, w []int8, scale, out []float32, n, k int) {
+	_ = w[n*k-1]
+	_ = out[n-1]
+	_ = scale[n-1]
+	_ = x[k-1]
+	n4 := 0
+	if useAsm && k%16 == 0 {
+		n4 = n &^ 3
+		if n4 > 0 {
+			gemvQ8AVX512(k, n4, &x[0], &w[0], &scale[0], &out[0])
+		}
+	}
+	for j := n4; j < n; j++ {
+		row := w[j*k : (j+1)*k]
+		var s float32
+		for p, q := range row {
+			s += x[p] * float32(q)
+		}
+		out[j] = s * scale[j]
+	}
+}
+
+// quantizeRows rounds each row of w (rows, k) to 8-bit integers q with
+// one scale per row, w ≈ scale·q, where scale = max|w|/127 so that the
+// largest weight of the row maps to ±127. An all-zero row gets scale 0.
+func quantizeRows(q []int8, scale, w []float32, rows, k int) {
+	for r := 0; r < rows; r++ {
+		row := w[r*k : (r+1)*k]
+		var m float32
+		for _, v := range row {
+			m = max(m, float32(math.Abs(float64(v))))
+		}
+		scale[r] = m / 127
+		if m == 0 {
+			clear(q[r*k : (r+1)*k])
+			continue
+		}
+		inv := 127 / m
+		for i, v := range row {
+			q[r*k+i] = int8(math.RoundToEven(float64(v * inv)))
+		}
+	}
+}
+
 // mix sets y (hd) to the sum of p[j]·v[j] over the n rows of v (n, hd).
 func mix(p, v, y []float32, n, hd int) {
 	if n == 0 {

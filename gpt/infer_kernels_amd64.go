@@ -20,3 +20,6 @@ func mixAVX512(n, hd int, p, v, y *float32)
 
 //go:noescape
 func toHalfAVX512(n int, src *float32, dst *uint16)
+
+//go:noescape
+func gemvQ8AVX512(k, n int, x *float32, w *int8, scale *float32, out *float32)

@@ -9,3 +9,7 @@ func gemvF32AVX512(k, n int, x, w, out *float32)                  { panic("no as
 func gemvF16AVX512(k, n int, x *float32, w *uint16, out *float32) { panic("no assembly") }
 func mixAVX512(n, hd int, p, v, y *float32)                       { panic("no assembly") }
 func toHalfAVX512(n int, src *float32, dst *uint16)               { panic("no assembly") }
+
+func gemvQ8AVX512(k, n int, x *float32, w *int8, scale *float32, out *float32) {
+	panic("no assembly")
+}

@@ -3,6 +3,7 @@ package gpt
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -122,6 +123,44 @@ func TestHalfConversion(t *testing.T) {
 	for i := range src {
 		if got[i] != want[i] {
 			t.Fatalf("toHalf(%g): assembly %#04x, Go %#04x", src[i], got[i], want[i])
+		}
+	}
+}
+
+func TestGemvQ8MatchesGo(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512: only the Go kernels run")
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, shape := range [][2]int{{16, 4}, {48, 7}, {256, 13}, {1536, 8}, {20, 5}} {
+		k, n := shape[0], shape[1]
+		x, w := randSlice(rng, k), randSlice(rng, n*k)
+		q, scale := make([]int8, n*k), make([]float32, n)
+		quantizeRows(q, scale, w, n, k)
+		got, want := make([]float32, n), make([]float32, n)
+		gemvQ8(x, q, scale, got, n, k)
+		withGo(func() { gemvQ8(x, q, scale, want, n, k) })
+		if d := maxAbsDiff(got, want); d > 1e-5*float64(k) {
+			t.Errorf("gemvQ8 k=%d n=%d: assembly and Go differ by %g", k, n, d)
+		}
+	}
+}
+
+func TestQuantizeRows(t *testing.T) {
+	w := []float32{0.5, -1, 0.25, 0.0039, 0, 0, 0, 0, 2, 1, -0.01, 0}
+	q, scale := make([]int8, len(w)), make([]float32, 3)
+	quantizeRows(q, scale, w, 3, 4)
+	// Row 0: scale 1/127; 0.5·127 = 63.5 rounds to even 64, 0.25·127 =
+	// 31.75 to 32, 0.0039·127 = 0.495 to 0. Row 1 is zero. Row 2: scale
+	// 2/127; 1·63.5 to 64 and -0.01·63.5 = -0.635 to -1.
+	wantQ := []int8{64, -127, 32, 0, 0, 0, 0, 0, 127, 64, -1, 0}
+	wantS := []float32{1.0 / 127, 0, 2.0 / 127}
+	if !slices.Equal(q, wantQ) {
+		t.Errorf("quantized %v; want %v", q, wantQ)
+	}
+	for i := range wantS {
+		if math.Abs(float64(scale[i]-wantS[i])) > 1e-9 {
+			t.Errorf("scale %d = %g; want %g", i, scale[i], wantS[i])
 		}
 	}
 }

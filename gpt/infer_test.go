@@ -64,7 +64,7 @@ func TestInfererMatchesRecompute(t *testing.T) {
 		}
 		ids = append(ids, seqs[r]...)
 	}
-	s := newInferer(m, rows, false)
+	s := newInferer(m, rows, PrecisionF32)
 	s.reset(rows)
 	logits := s.forward(ids, prompt)
 
@@ -116,7 +116,7 @@ func TestInfererCopyRow(t *testing.T) {
 	prompt := []int{5, 9, 1, 40, 96}
 	next := []int{3, 17, 60}
 
-	s := newInferer(m, 3, false)
+	s := newInferer(m, 3, PrecisionF32)
 	s.reset(1)
 	s.forward(prompt, len(prompt))
 	s.rows = 3
@@ -134,7 +134,7 @@ func TestInfererCopyRow(t *testing.T) {
 // TestInfererRejectsOverflow checks that no position can pass T-1.
 func TestInfererRejectsOverflow(t *testing.T) {
 	cfg := tinyInferConfig
-	s := newInferer(New(cfg, 1), 1, false)
+	s := newInferer(New(cfg, 1), 1, PrecisionF32)
 	s.reset(1)
 	s.forward(make([]int, cfg.ContextLen), cfg.ContextLen)
 	defer func() {
@@ -151,6 +151,16 @@ func TestInfererRejectsOverflow(t *testing.T) {
 // may move by about that fraction of their scale; 1% of the largest logit
 // leaves room for the sums while catching a wrong row or offset.
 func TestInfererHalfCloseToFloat(t *testing.T) {
+	checkPrecisionClose(t, PrecisionF16, 0.01)
+}
+
+// TestInfererQ8CloseToFloat does the same for 8-bit weights, which move by
+// up to 1/254 of their row's largest weight: 5% of the largest logit.
+func TestInfererQ8CloseToFloat(t *testing.T) {
+	checkPrecisionClose(t, PrecisionQ8, 0.05)
+}
+
+func checkPrecisionClose(t *testing.T, p Precision, tol float64) {
 	cfg := tinyInferConfig
 	m := New(cfg, 31)
 	randomizeBiases(m, 32)
@@ -158,7 +168,7 @@ func TestInfererHalfCloseToFloat(t *testing.T) {
 	rng := rand.New(rand.NewPCG(33, 34))
 	const rows = 2
 	seqs := [][]int{{1, 2, 3}, {4, 5, 6}}
-	s := newInferer(m, rows, true)
+	s := newInferer(m, rows, p)
 	defer s.close()
 	s.reset(rows)
 	s.forward(append(append([]int(nil), seqs[0]...), seqs[1]...), 3)
@@ -172,9 +182,9 @@ func TestInfererHalfCloseToFloat(t *testing.T) {
 			for _, v := range want {
 				scale = max(scale, math.Abs(float64(v)))
 			}
-			if d := maxAbsDiff(got[r*V:(r+1)*V], want); d > 0.01*scale {
-				t.Fatalf("pos %d row %d: half-precision logits differ by %g (scale %g)",
-					s.pos, r, d, scale)
+			if d := maxAbsDiff(got[r*V:(r+1)*V], want); d > tol*scale {
+				t.Fatalf("%s: pos %d row %d: logits differ by %g (scale %g)",
+					p, s.pos, r, d, scale)
 			}
 		}
 	}

@@ -26,6 +26,10 @@ type SampleOptions struct {
 	Style             string   // "" = none; else one of Config.Styles
 	NumSamples        int      // batch; 0 means 1
 	TopAlternatives   int      // how many alternatives each Event carries (0 = none)
+	// Weights is the precision of the weights each new token is computed
+	// from: "" (f16 where the AVX-512 kernels run, else f32), "f32",
+	// "f16" or "q8".
+	Weights Precision
 }
 
 // Limits of SampleOptions that Validate enforces.
@@ -80,6 +84,12 @@ func (o SampleOptions) Validate(cfg Config) error {
 	case len(o.Stop) > MaxStopStrings:
 		return fmt.Errorf("%d stop strings are more than the %d allowed", len(o.Stop),
 			MaxStopStrings)
+	}
+	switch o.Weights {
+	case PrecisionAuto, PrecisionF32, PrecisionF16, PrecisionQ8:
+	default:
+		return fmt.Errorf("weights precision %q is unknown; use f32, f16, q8 or leave it empty",
+			o.Weights)
 	}
 	for i, s := range o.Stop {
 		if s == "" {

@@ -72,6 +72,7 @@ func TestValidateRejectsBadOptions(t *testing.T) {
 			"top_alternatives"},
 		{"empty stop string", func(o *SampleOptions) { o.Stop = []string{"。", ""} }, "stop"},
 		{"unknown style", func(o *SampleOptions) { o.Style = "poetry" }, "style"},
+		{"unknown weights", func(o *SampleOptions) { o.Weights = "int4" }, "weights"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
