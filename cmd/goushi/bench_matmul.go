@@ -98,8 +98,11 @@ func benchMatmul(args []string) error {
 	jsonOut := fs.Bool("json", false, "print one JSON object per row (JSON Lines) instead of a table")
 	kernels := fs.String("kernels", strings.Join(tensor.Kernels(), ","),
 		"comma-separated kernel paths to measure")
-	threads := fs.String("threads", "1,"+strconv.Itoa(tensor.Workers()),
-		"comma-separated thread counts")
+	defaultThreads := "1"
+	if w := tensor.Workers(); w > 1 {
+		defaultThreads += "," + strconv.Itoa(w)
+	}
+	threads := fs.String("threads", defaultThreads, "comma-separated thread counts")
 	shapes := fs.String("shapes", "square,gpt,gemv",
 		"comma-separated shape sets: square, gpt (training step), gemv (generation)")
 	minTime := fs.Duration("min-time", 300*time.Millisecond,
