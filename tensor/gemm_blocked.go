@@ -54,16 +54,21 @@ func gemmBlocked(ks *kernelSet, par bool, transA, transB bool, m, n, k int, alph
 	}
 }
 
+// packGroup is the number of B panels per unit of packing work: 4 panels
+// of 32 columns is 128 columns per row, and a 256-column B still splits
+// over two workers.
+const packGroup = 4
+
 // packBSlice packs rows [pc, pc+kb) and the panels of the column block at
 // jc of op(B) into dst: panel q at q*kb*nr. A unit of work is a group of up
-// to 8 panels.
+// to packGroup panels.
 func packBSlice(ks *kernelSet, dst []float32, transB bool, b []float32, ldb, pc, kb, jc, n,
 	panels, workers int) {
 	nr := ks.nr
-	groups := (panels + 7) / 8
+	groups := (panels + packGroup - 1) / packGroup
 	pack := func(lo, hi int) {
 		for g := lo; g < hi; g++ {
-			q0, q1 := 8*g, min(8*g+8, panels)
+			q0, q1 := packGroup*g, min(packGroup*(g+1), panels)
 			if !transB {
 				packBRows(dst, b, ldb, pc, kb, jc, n, q0, q1, nr)
 				continue
@@ -75,9 +80,9 @@ func packBSlice(ks *kernelSet, dst []float32, transB bool, b []float32, ldb, pc,
 		}
 	}
 	if workers > 1 {
-		// At least 64K floats per range: packing runs at several floats per
+		// At least 32K floats per range: packing runs at several floats per
 		// nanosecond, so a smaller B is not worth a handoff.
-		ParallelGrain(groups, max(1, (1<<16)/(kb*8*nr)), pack)
+		ParallelGrain(groups, max(1, (1<<15)/(kb*packGroup*nr)), pack)
 	} else {
 		pack(0, groups)
 	}
