@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -383,6 +384,130 @@ func TestGradientAccumulation(t *testing.T) {
 	}
 }
 
+// TestLossBackwardMatchesBatch runs LossBackward in micro-batches of 3
+// sequences over a batch of 8 (so 3, 3 and 2), with targets ignored
+// unevenly and one micro-batch ignored entirely. It compares the loss and
+// every parameter gradient with one Loss and Backward over the batch. The
+// two sum the same products in a different order and LossBackward rounds
+// once more when it weights a micro-batch by its share of the targets, so
+// they agree to a few float32 ulps of the gradient's size: each entry is a
+// sum of at most B·T = 40 terms of order 1, and 1e-6 absolute plus 1e-5
+// relative is about 20 ulps. Weighting micro-batches equally instead of by
+// their targets is off by tens of percent.
+func TestLossBackwardMatchesBatch(t *testing.T) {
+	const B, T = 8, 5
+	m := New(testConfig, 8)
+	randomize(m, 9)
+	ids, targets := batch(11, B, T, testConfig.VocabSize, false)
+	for i := 0; i < T; i++ {
+		targets[3*T+i] = autograd.IgnoreIndex // the second micro-batch keeps 2 of 3 rows
+	}
+	for i := range 2 * T {
+		targets[6*T+i] = autograd.IgnoreIndex // the third keeps none
+	}
+	targets[2] = autograd.IgnoreIndex
+	params := m.Params()
+
+	tp := autograd.NewTape()
+	l := m.Loss(tp, ids, targets, B, T)
+	wantLoss := l.Value.Data[0]
+	tp.Backward(l)
+	want := make([][]float32, len(params))
+	for i, p := range params {
+		want[i] = append([]float32(nil), p.Grad.Data...)
+		p.Grad.Zero()
+	}
+
+	for _, tc := range []struct {
+		name  string
+		micro int
+		scale float32
+	}{
+		{"micro-batches of 3", 3, 1},
+		{"one per sequence, scaled by 1/2", 1, 0.5},
+		{"whole batch", B, 1},
+		{"default size", 0, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, p := range params {
+				p.Grad.Zero()
+			}
+			got := m.LossBackward(tp, ids, targets, B, T, tc.micro, tc.scale)
+			if d := math.Abs(float64(got - wantLoss)); d > 1e-6*math.Abs(float64(wantLoss)) {
+				t.Errorf("loss %g, one batch %g", got, wantLoss)
+			}
+			for i, p := range params {
+				for j, g := range p.Grad.Data {
+					w := tc.scale * want[i][j]
+					if d := math.Abs(float64(g - w)); d > 1e-6+1e-5*math.Abs(float64(w)) {
+						t.Fatalf("%s[%d]: %g, one batch %g", p.Name, j, g, w)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestLossBackwardAllIgnored checks that a batch with no targets gives loss
+// 0 and leaves the gradients at exactly zero.
+func TestLossBackwardAllIgnored(t *testing.T) {
+	m := New(testConfig, 2)
+	ids, _ := batch(3, 2, 4, testConfig.VocabSize, false)
+	targets := make([]int, len(ids))
+	for i := range targets {
+		targets[i] = autograd.IgnoreIndex
+	}
+	if got := m.LossBackward(autograd.NewTape(), ids, targets, 2, 4, 1, 1); got != 0 {
+		t.Fatalf("loss %g, want 0", got)
+	}
+	for _, p := range m.Params() {
+		for i, g := range p.Grad.Data {
+			if g != 0 {
+				t.Fatalf("%s grad[%d] = %g, want 0", p.Name, i, g)
+			}
+		}
+	}
+}
+
+// TestLossBackwardDropoutSeed checks that LossBackward in one micro-batch
+// drops the same units as Loss on the same tape seed, so the gradients
+// agree bit for bit, and that it gives tp.Seed back unchanged.
+func TestLossBackwardDropoutSeed(t *testing.T) {
+	const B, T = 4, 5
+	cfg := testConfig
+	cfg.Dropout = 0.3
+	m := New(cfg, 4)
+	randomize(m, 5)
+	ids, targets := batch(6, B, T, cfg.VocabSize, false)
+	params := m.Params()
+
+	tp := autograd.NewTape()
+	tp.Seed = 77
+	l := m.Loss(tp, ids, targets, B, T)
+	wantLoss := l.Value.Data[0]
+	tp.Backward(l)
+	want := make([][]float32, len(params))
+	for i, p := range params {
+		want[i] = append([]float32(nil), p.Grad.Data...)
+		p.Grad.Zero()
+	}
+
+	tp.Reset()
+	if got := m.LossBackward(tp, ids, targets, B, T, B, 1); got != wantLoss {
+		t.Errorf("loss %g, Loss gave %g", got, wantLoss)
+	}
+	if tp.Seed != 77 {
+		t.Errorf("tape seed %d after LossBackward, want 77", tp.Seed)
+	}
+	for i, p := range params {
+		for j, g := range p.Grad.Data {
+			if g != want[i][j] {
+				t.Fatalf("%s[%d]: %g, Loss and Backward gave %g", p.Name, j, g, want[i][j])
+			}
+		}
+	}
+}
+
 func TestLossAllIgnoredIsZero(t *testing.T) {
 	m := New(testConfig, 2)
 	ids, _ := batch(3, 1, 4, testConfig.VocabSize, false)
@@ -430,6 +555,12 @@ func TestForwardRejectsBadInput(t *testing.T) {
 // alone, without model setup and the warm-up step.
 var stepProfile = flag.String("stepprofile", "", "write a CPU profile of the timed training steps to `file`")
 
+// stepMicroBatch makes BenchmarkTrainStepSmall run LossBackward in
+// micro-batches of that many sequences (0: its default) instead of one Loss
+// and Backward over the whole batch.
+var stepMicroBatch = flag.Int("stepmicro", -1,
+	"run the benchmark step through LossBackward with micro-batches of `n` sequences")
+
 // BenchmarkTrainStepSmall times one training step of the small preset at
 // batch 16: forward, loss, backward, clipping and AdamW. It reports
 // tokens/s and the bytes of the tape arena, which contains every intermediate
@@ -450,7 +581,11 @@ func BenchmarkTrainStepSmall(b *testing.B) {
 	step := func() {
 		tp.Reset()
 		opt.ZeroGrad()
-		tp.Backward(m.Loss(tp, ids, targets, B, T))
+		if *stepMicroBatch >= 0 {
+			m.LossBackward(tp, ids, targets, B, T, *stepMicroBatch, 1)
+		} else {
+			tp.Backward(m.Loss(tp, ids, targets, B, T))
+		}
 		layers.ClipGradNorm(m.Params(), 1)
 		opt.Step(1e-3)
 	}
@@ -472,6 +607,27 @@ func BenchmarkTrainStepSmall(b *testing.B) {
 	}
 	b.ReportMetric(float64(B*T*b.N)/b.Elapsed().Seconds(), "tokens/s")
 	b.ReportMetric(float64(tp.ArenaBytes())/(1<<20), "arena-MiB")
+	if rss, ok := peakRSS(); ok {
+		b.ReportMetric(float64(rss)/1e6, "peak-RSS-MB")
+	}
+}
+
+// peakRSS returns the process's peak resident set in bytes, VmHWM of
+// /proc/self/status, and false where that is missing. It covers everything
+// the test binary ran before, so run one benchmark per process.
+func peakRSS() (int64, bool) {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, false
+	}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(
+				strings.TrimSpace(v), "kB")), 10, 64)
+			return kb * 1024, err == nil
+		}
+	}
+	return 0, false
 }
 
 // TestStepMemoryBound checks what a training step keeps in the tape's
