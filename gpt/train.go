@@ -475,6 +475,48 @@ func (tr *Trainer) Evaluate() (loss, bpb float64) {
 	return EvaluateStream(tr.Model, tr.Tok, tr.val, tr.opts.EvalTokens, tr.opts.Batch)
 }
 
+// StyleEval is the validation result of one style.
+type StyleEval struct {
+	Style  string
+	Tokens int     // targets scored
+	Loss   float64 // nats per token
+	BPB    float64
+}
+
+// styleEvalTokens bounds the validation tokens scored per style, so that
+// the breakdown of the 15 embedded styles costs about one evaluation.
+const styleEvalTokens = 2048
+
+// EvaluateStyles returns the validation loss and bits per byte of each
+// style's span, over up to styleEvalTokens tokens spread over the span.
+// Spans shorter than a window plus one token are skipped.
+func (tr *Trainer) EvaluateStyles() []StyleEval {
+	if tr.val == nil {
+		return nil
+	}
+	var out []StyleEval
+	for _, sp := range tr.val.Spans {
+		if sp.End-sp.Start <= tr.Model.Config.ContextLen {
+			continue
+		}
+		sub := subStream{tr.val, sp.Start, sp.End}
+		loss, bpb := EvaluateStream(tr.Model, tr.Tok, sub, styleEvalTokens, tr.opts.Batch)
+		T := tr.Model.Config.ContextLen
+		n := min(sub.Len()-1, max(1, styleEvalTokens/T)*T)
+		out = append(out, StyleEval{Style: sp.Style, Tokens: n, Loss: loss, BPB: bpb})
+	}
+	return out
+}
+
+// subStream is the ids [start, end) of a stream.
+type subStream struct {
+	s          TokenStream
+	start, end int
+}
+
+func (s subStream) Len() int     { return s.end - s.start }
+func (s subStream) At(i int) int { return s.s.At(s.start + i) }
+
 // TokenStream is a sequence of token ids, such as a TokenFile.
 type TokenStream interface {
 	Len() int
@@ -707,7 +749,9 @@ func (tr *Trainer) planSteps(perStep float64, budgetStart time.Time) {
 	}
 	// The final samples, about 15 styles × 64 tokens with a KV cache, take
 	// a few seconds; 5 training steps is a generous estimate.
-	reserve := 2*evalCost + 5*perStep + 5
+	// The final evaluation and the per-style one cost about an evaluation
+	// each.
+	reserve := 3*evalCost + 5*perStep + 5
 	left := (o.Duration - time.Since(budgetStart)).Seconds() - reserve
 	steps := tr.State.Step + int(left/(perStep+evalCost/float64(o.EvalEvery)))
 	steps = max(steps, tr.State.Step+1)

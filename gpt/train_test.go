@@ -342,3 +342,44 @@ func TestTrainerSavesOnCancel(t *testing.T) {
 			len(st.LossHistory.Val))
 	}
 }
+
+// TestEvaluateStylesMatchesSpans checks each style's figures against
+// EvaluateStream on a copy of that style's validation ids.
+func TestEvaluateStylesMatchesSpans(t *testing.T) {
+	corpusPath := writeTestCorpus(t, 80)
+	tr, err := NewTrainer(tinyTrainOptions(t, corpusPath, t.TempDir(), 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	got := tr.EvaluateStyles()
+	if len(got) == 0 {
+		t.Fatal("no style was evaluated")
+	}
+	for _, e := range got {
+		var ids IntStream
+		for _, sp := range tr.val.Spans {
+			if sp.Style == e.Style {
+				for i := sp.Start; i < sp.End; i++ {
+					ids = append(ids, tr.val.At(i))
+				}
+			}
+		}
+		loss, bpb := EvaluateStream(tr.Model, tr.Tok, ids, styleEvalTokens, tr.opts.Batch)
+		if math.Abs(loss-e.Loss) > 1e-6 || math.Abs(bpb-e.BPB) > 1e-6 {
+			t.Errorf("style %q: loss %.6f, bpb %.6f; want %.6f, %.6f", e.Style, e.Loss, e.BPB,
+				loss, bpb)
+		}
+		if e.Tokens <= 0 || e.Tokens > ids.Len()-1 {
+			t.Errorf("style %q: %d tokens scored of %d", e.Style, e.Tokens, ids.Len()-1)
+		}
+	}
+}
+
+func TestSubStreamOffsets(t *testing.T) {
+	s := subStream{IntStream{10, 11, 12, 13, 14, 15}, 2, 5}
+	if s.Len() != 3 || s.At(0) != 12 || s.At(2) != 14 {
+		t.Errorf("sub-stream [2, 5) has length %d and ids %d..%d, want 3 and 12..14",
+			s.Len(), s.At(0), s.At(2))
+	}
+}

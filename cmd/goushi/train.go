@@ -231,6 +231,17 @@ func cmdTrain(args []string) error {
 	}
 	fmt.Fprintf(w, "\nValidation: %.4f nats per token, %.4f bits per byte\n", res.ValLoss,
 		res.ValBPB)
+	if styles := tr.EvaluateStyles(); len(styles) > 0 {
+		parts := make([]string, len(styles))
+		for i, s := range styles {
+			name := s.Style
+			if name == "" {
+				name = "(no style)"
+			}
+			parts[i] = fmt.Sprintf("%s %.3f", name, s.BPB)
+		}
+		fmt.Fprintf(w, "Validation bits per byte by style: %s\n", strings.Join(parts, ", "))
+	}
 	fmt.Fprintf(w, "Loss curve: %s\n", filepath.Join(res.Best, gpt.LossCurveFile))
 	fmt.Fprintf(w, "Checkpoint: %s (%s total)\n", res.Best,
 		time.Since(start).Round(time.Second))
