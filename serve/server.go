@@ -178,6 +178,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 // retryAfter estimates in whole seconds when a slot frees up.
+//
+// NOTE: it assumes that each waiting request takes the moving average of
+// past generations, so a line of long requests makes the estimate low.
 func (s *Server) retryAfter() string {
 	s.mu.Lock()
 	avg := s.avgSecs
