@@ -2,6 +2,8 @@ package gpt
 
 import (
 	"math"
+
+	"github.com/goushi/goushi/tensor"
 )
 
 // The decode kernels: matrix-vector products against weights stored as
@@ -80,24 +82,32 @@ func gemvQ8(x []float32, w []int8, scale, out []float32, n, k int) {
 
 // quantizeRows rounds each row of w (rows, k) to 8-bit integers q with
 // one scale per row, w ≈ scale·q, where scale = max|w|/127 so that the
-// largest weight of the row maps to ±127. An all-zero row gets scale 0.
+// largest weight of the row maps to ±127; halves round away from zero. An
+// all-zero row gets scale 0. Rows are split over the tensor pool.
 func quantizeRows(q []int8, scale, w []float32, rows, k int) {
-	for r := 0; r < rows; r++ {
-		row := w[r*k : (r+1)*k]
-		var m float32
-		for _, v := range row {
-			m = max(m, float32(math.Abs(float64(v))))
+	tensor.ParallelGrain(rows, max(1, 1<<14/k), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			row, qr := w[r*k:(r+1)*k], q[r*k:(r+1)*k]
+			var m float32
+			for _, v := range row {
+				m = max(m, v, -v)
+			}
+			scale[r] = m / 127
+			if m == 0 {
+				clear(qr)
+				continue
+			}
+			inv := 127 / m
+			for i, v := range row {
+				x := v * inv
+				if x >= 0 {
+					qr[i] = int8(x + 0.5)
+				} else {
+					qr[i] = int8(x - 0.5)
+				}
+			}
 		}
-		scale[r] = m / 127
-		if m == 0 {
-			clear(q[r*k : (r+1)*k])
-			continue
-		}
-		inv := 127 / m
-		for i, v := range row {
-			q[r*k+i] = int8(math.RoundToEven(float64(v * inv)))
-		}
-	}
+	})
 }
 
 // mix sets y (hd) to the sum of p[j]·v[j] over the n rows of v (n, hd).

@@ -150,7 +150,7 @@ func TestQuantizeRows(t *testing.T) {
 	w := []float32{0.5, -1, 0.25, 0.0039, 0, 0, 0, 0, 2, 1, -0.01, 0}
 	q, scale := make([]int8, len(w)), make([]float32, 3)
 	quantizeRows(q, scale, w, 3, 4)
-	// Row 0: scale 1/127; 0.5·127 = 63.5 rounds to even 64, 0.25·127 =
+	// Row 0: scale 1/127; 0.5·127 = 63.5 rounds away from 0 to 64, 0.25·127 =
 	// 31.75 to 32, 0.0039·127 = 0.495 to 0. Row 1 is zero. Row 2: scale
 	// 2/127; 1·63.5 to 64 and -0.01·63.5 = -0.635 to -1.
 	wantQ := []int8{64, -127, 32, 0, 0, 0, 0, 0, 127, 64, -1, 0}

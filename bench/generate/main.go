@@ -5,7 +5,9 @@
 //
 // PyTorch runs at 1 and 2 intra-op threads, each with the same number of
 // OpenBLAS threads, and the best of those settings and rounds is its
-// figure. goushi's figure is the best of its rounds. Both generate the
+// figure. goushi runs with its default weights (half precision where
+// AVX-512 runs) and with 8-bit weights; each figure is the best of its
+// rounds. Both generate the
 // same number of tokens per run: the context length minus the 64-token
 // prompt that goushi prefills.
 //
@@ -92,12 +94,14 @@ type goushiResult struct {
 
 // row is the best of every round for one shape.
 type row struct {
-	shape        shape
-	newTokens    int
-	torch        float64
-	torchSet     string
-	b1, b8       float64
-	ttft1, ttft8 float64
+	shape      shape
+	newTokens  int
+	torch      float64
+	torchSet   string
+	b1, b8     float64 // default weights, batch 1 and 8
+	ttft1      float64
+	q8b1, q8b8 float64 // 8-bit weights
+	q8ttft1    float64
 }
 
 func run(c config) error {
@@ -127,18 +131,23 @@ func run(c config) error {
 				s, s.T, c.prompt)
 		}
 		for round := 1; round <= c.rounds; round++ {
-			res, err := runGoushi(c, s, r.newTokens)
-			if err != nil {
-				return err
-			}
-			for _, g := range res {
-				switch g.Batch {
-				case 1:
-					r.b1 = max(r.b1, g.TokensPerS)
-					r.ttft1 = minPositive(r.ttft1, g.TTFTms)
-				case 8:
-					r.b8 = max(r.b8, g.TokensPerS)
-					r.ttft8 = minPositive(r.ttft8, g.TTFTms)
+			for _, weights := range []string{"", "q8"} {
+				res, err := runGoushi(c, s, r.newTokens, weights)
+				if err != nil {
+					return err
+				}
+				b1, b8, ttft := &r.b1, &r.b8, &r.ttft1
+				if weights == "q8" {
+					b1, b8, ttft = &r.q8b1, &r.q8b8, &r.q8ttft1
+				}
+				for _, g := range res {
+					switch g.Batch {
+					case 1:
+						*b1 = max(*b1, g.TokensPerS)
+						*ttft = minPositive(*ttft, g.TTFTms)
+					case 8:
+						*b8 = max(*b8, g.TokensPerS)
+					}
 				}
 			}
 			for _, threads := range []int{1, 2} {
@@ -153,20 +162,23 @@ func run(c config) error {
 					}
 				}
 			}
-			fmt.Fprintf(os.Stderr, "%v round %d: goushi %.0f tokens/s, torch best so far %.0f\n",
-				s, round, r.b1, r.torch)
+			fmt.Fprintf(os.Stderr, "%v round %d: best so far goushi %.0f (q8 %.0f), "+
+				"torch %.0f tokens/s\n", s, round, r.b1, r.q8b1, r.torch)
 		}
 		rows = append(rows, r)
 	}
 
-	fmt.Printf("Generation, %s, %s, %d rounds, %d new tokens after a %d-token prompt\n\n",
-		time.Now().UTC().Format("2006-01-02"), cpuModel(), c.rounds, rows[0].newTokens, c.prompt)
-	fmt.Println("| shape | PyTorch batch 1 (best setting) | goushi batch 1 | ratio | " +
-		"goushi batch 8 | goushi time to first token, batch 1 |")
-	fmt.Println("|---|---|---|---|---|---|")
+	fmt.Printf("Generation, %s, %s, %d rounds, a %d-token prompt, then T-%d new tokens\n\n",
+		time.Now().UTC().Format("2006-01-02"), cpuModel(), c.rounds, c.prompt, c.prompt)
+	fmt.Println("| shape | PyTorch batch 1 (best setting) | weights | goushi batch 1 | ratio | " +
+		"goushi batch 8 | time to first token, batch 1 |")
+	fmt.Println("|---|---|---|---|---|---|---|")
 	for _, r := range rows {
-		fmt.Printf("| %v | %.0f tokens/s (%s) | %.0f tokens/s | %.2fx | %.0f tokens/s | %.1f ms |\n",
-			r.shape, r.torch, r.torchSet, r.b1, r.b1/r.torch, r.b8, r.ttft1)
+		fmt.Printf("| %v | %.0f tokens/s (%s) | default | %.0f tokens/s | %.2fx | "+
+			"%.0f tokens/s | %.1f ms |\n", r.shape, r.torch, r.torchSet, r.b1, r.b1/r.torch,
+			r.b8, r.ttft1)
+		fmt.Printf("| %v | | q8 | %.0f tokens/s | %.2fx | %.0f tokens/s | %.1f ms |\n",
+			r.shape, r.q8b1, r.q8b1/r.torch, r.q8b8, r.q8ttft1)
 	}
 	return nil
 }
@@ -178,9 +190,11 @@ func minPositive(a, b float64) float64 {
 	return a
 }
 
-// runGoushi runs one round of `goushi bench generate` at batch 1 and 8.
-func runGoushi(c config, s shape, newTokens int) ([]goushiResult, error) {
+// runGoushi runs one round of `goushi bench generate` at batch 1 and 8
+// with the given weight precision ("" for the default).
+func runGoushi(c config, s shape, newTokens int, weights string) ([]goushiResult, error) {
 	cmd := exec.Command(c.goushi, "bench", "generate", "--json", "--runs", "1",
+		"--weights", weights,
 		"--batches", "1,8", "--new-tokens", strconv.Itoa(newTokens),
 		"--prompt-tokens", strconv.Itoa(c.prompt),
 		"--vocab", strconv.Itoa(s.V), "--ctx", strconv.Itoa(s.T), "--layers", strconv.Itoa(s.L),

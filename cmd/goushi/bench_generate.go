@@ -21,7 +21,8 @@ import (
 var benchGenerateStdout io.Writer = os.Stdout
 
 const benchGenerateUsage = `usage: goushi bench generate --vocab V --ctx T --layers L --heads H --embd C
-       [--new-tokens N] [--prompt-tokens P] [--batches 1,8] [--runs R] [--json]
+       [--new-tokens N] [--prompt-tokens P] [--batches 1,8] [--runs R]
+       [--weights f32|f16|q8] [--json]
 
 Measures generation with the KV cache on a randomly initialised model of
 the given shape, greedy decoding, through the same Generate call that the
@@ -56,6 +57,8 @@ func benchGenerate(args []string) error {
 	batches := fs.String("batches", "1,8", "comma-separated batch sizes")
 	runs := fs.Int("runs", 3, "runs per batch size; the best is reported")
 	asJSON := fs.Bool("json", false, "print one JSON object per batch size")
+	weights := fs.String("weights", "", "weight precision of each new token: f32, f16 or q8 "+
+		"(default f16 where AVX-512 runs, else f32)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -78,6 +81,12 @@ func benchGenerate(args []string) error {
 	if *runs < 1 {
 		return fmt.Errorf("--runs %d must be at least 1", *runs)
 	}
+	prec := gpt.Precision(*weights)
+	check := gpt.DefaultSampleOptions()
+	check.Weights = prec
+	if err := check.Validate(cfg); err != nil {
+		return fmt.Errorf("invalid --weights: %w", err)
+	}
 	sizes, err := parseBatches(*batches)
 	if err != nil {
 		return err
@@ -91,15 +100,19 @@ func benchGenerate(args []string) error {
 	prompt := strings.Repeat("goushi! ", *promptTokens/8+1)[:*promptTokens]
 
 	if !*asJSON {
+		name := *weights
+		if name == "" {
+			name = "default"
+		}
 		fmt.Fprintf(benchGenerateStdout, "generate V=%d T=%d L=%d H=%d C=%d, %d-token prompt, "+
-			"%d new tokens, greedy, %d workers, kernels %s\n", cfg.VocabSize, cfg.ContextLen,
-			cfg.Layers, cfg.Heads, cfg.Embd, *promptTokens, *newTokens, tensor.Workers(),
-			tensor.KernelName())
+			"%d new tokens, greedy, %s weights, %d workers, kernels %s\n", cfg.VocabSize,
+			cfg.ContextLen, cfg.Layers, cfg.Heads, cfg.Embd, *promptTokens, *newTokens, name,
+			tensor.Workers(), tensor.KernelName())
 	}
 	for _, b := range sizes {
 		best := genResult{Batch: b}
 		for range *runs {
-			r, err := timeGeneration(m, tok, prompt, b, *newTokens)
+			r, err := timeGeneration(m, tok, prompt, b, *newTokens, prec)
 			if err != nil {
 				return err
 			}
@@ -127,9 +140,10 @@ func benchGenerate(args []string) error {
 // first draw: (newTokens-1)·batch tokens over the time from the first
 // event to the last.
 func timeGeneration(m *gpt.Model, tok *bpe.Tokenizer, prompt string, batch,
-	newTokens int) (genResult, error) {
+	newTokens int, prec gpt.Precision) (genResult, error) {
 	opts := gpt.DefaultSampleOptions()
 	opts.Temperature, opts.MaxNewTokens, opts.NumSamples = 0, newTokens, batch
+	opts.Weights = prec
 	var first time.Time
 	events := 0
 	start := time.Now()

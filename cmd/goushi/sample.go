@@ -25,7 +25,7 @@ var (
 const sampleUsage = `usage: goushi sample --checkpoint DIR --prompt TEXT [--style TAG]
        [--num-samples N] [--temperature T] [--top-k K] [--top-p P] [--min-p P]
        [--repetition-penalty R] [--repetition-window N] [--seed S]
-       [--max-new-tokens N] [--stop TEXT]...
+       [--max-new-tokens N] [--stop TEXT]... [--weights f32|f16|q8]
 
 Continues the prompt with a trained checkpoint and streams the text to
 standard output. With --num-samples above 1 the samples are generated
@@ -67,6 +67,8 @@ func cmdSample(args []string) error {
 		"tokens the repetition penalty looks back over; 0 means the whole context")
 	seed := fs.Int64("seed", -1, "random seed; -1 picks one and prints it")
 	maxNew := fs.Int("max-new-tokens", def.MaxNewTokens, "tokens generated per sample")
+	weights := fs.String("weights", "", "weight precision of each new token: f32, f16 or q8 "+
+		"(default f16 where AVX-512 runs, else f32)")
 	var stops stopFlags
 	fs.Var(&stops, "stop", "end a sample before this `text`; repeat for several")
 	if err := fs.Parse(args); err != nil {
@@ -93,6 +95,7 @@ func cmdSample(args []string) error {
 		Stop:              stops,
 		Style:             *style,
 		NumSamples:        *num,
+		Weights:           gpt.Precision(*weights),
 	}
 	if *seed == -1 {
 		opts.Seed = rand.Uint64() >> 1
