@@ -657,4 +657,17 @@ func TestStepMemoryBound(t *testing.T) {
 		t.Errorf("arena holds %d floats (%.0f per row), want at most %d", got,
 			float64(got)/float64(n), limit)
 	}
+
+	// LossBackward in micro-batches of 2 sequences must keep only one
+	// micro-batch's rows: the same bound for a quarter of the rows.
+	const micro = 2
+	mtp := autograd.NewTape()
+	for range 2 {
+		m.LossBackward(mtp, ids, targets, B, T, micro, 1)
+	}
+	scratch = 3 * T * T * min(tensor.Workers(), micro*cfg.Heads)
+	if got, limit := mtp.ArenaBytes()/4, micro*T*perRow+scratch; got > limit {
+		t.Errorf("micro-batches of %d: arena holds %d floats, want at most %d", micro,
+			got, limit)
+	}
 }
