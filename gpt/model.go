@@ -151,14 +151,17 @@ const DefaultMicroRows = 512
 // optimizer step.
 //
 // Only one micro-batch's activations are live at a time, so the tape's
-// arena is sized by the micro-batch, not the batch. LossBackward resets tp
-// before each micro-batch, so values recorded on tp before the call become
-// invalid. Dropout draws its masks from tp.Seed for the first micro-batch
-// and from a hash of tp.Seed and the micro-batch index for the others, and
-// tp.Seed keeps its value. A batch run as one micro-batch therefore drops
-// the same units as Loss on the same tape seed.
+// arena is sized by the micro-batch, not the batch. tp must not be nil.
+// LossBackward resets tp before each micro-batch, so values recorded on tp
+// before the call become invalid. Dropout draws its masks from tp.Seed for
+// the first micro-batch and from a hash of tp.Seed and the micro-batch
+// index for the others, and tp.Seed keeps its value. A batch run as one
+// micro-batch therefore drops the same units as Loss on the same tape seed.
 func (m *Model) LossBackward(tp *autograd.Tape, ids, targets []int, B, T, microBatch int,
 	scale float32) float32 {
+	if tp == nil {
+		panic("gpt: loss backward on a nil tape; pass autograd.NewTape()")
+	}
 	if B <= 0 || T <= 0 || len(ids) != B*T || len(targets) != len(ids) || microBatch < 0 {
 		panic(fmt.Sprintf("gpt: loss backward of %d ids and %d targets as B=%d T=%d "+
 			"in micro-batches of %d", len(ids), len(targets), B, T, microBatch))
