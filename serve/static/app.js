@@ -275,7 +275,11 @@ function addToken(text, logprob, top) {
   if (pending.known) {
     const p = pending.prob;
     span.dataset.prob = p.toFixed(4);
-    span.style.backgroundColor = `rgba(234, 88, 12, ${(0.08 + 0.72 * (1 - p)).toFixed(3)})`;
+    // Shade by surprisal, -log2 p: each halving of p adds the same step,
+    // so that 50% and 5% look as different as 5% and 0.5%.
+    const bits = -Math.log2(Math.max(p, 1e-6));
+    const alpha = Math.min(0.85, 0.06 + 0.11 * bits);
+    span.style.backgroundColor = `rgba(234, 88, 12, ${alpha.toFixed(3)})`;
     span.top = pending.top;
     span.addEventListener("mouseenter", showTooltip);
     span.addEventListener("mouseleave", hideTooltip);
