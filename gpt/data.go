@@ -12,8 +12,6 @@ import (
 	"strings"
 	"unsafe"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/goushi/goushi/bpe"
 	"github.com/goushi/goushi/corpus"
 )
@@ -85,7 +83,7 @@ func (f *TokenFile) Close() error {
 	if f.mapped == nil {
 		return nil
 	}
-	err := unix.Munmap(f.mapped)
+	err := unmapFile(f.mapped)
 	f.mapped, f.u16, f.u32 = nil, nil, nil
 	return err
 }
@@ -196,9 +194,9 @@ func OpenTokenFile(path string) (*TokenFile, error) {
 		return nil, fmt.Errorf("open token file %s: %d bytes is shorter than the header; "+
 			"delete it so it is rebuilt", path, size)
 	}
-	data, err := unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
+	data, err := mapFile(f, int(size))
 	if err != nil {
-		return nil, fmt.Errorf("open token file %s: mmap: %w", path, err)
+		return nil, fmt.Errorf("open token file %s: %w", path, err)
 	}
 	tf := &TokenFile{Path: path, Spans: spans, mapped: data}
 	width := binary.LittleEndian.Uint32(data[8:12])

@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/klauspost/cpuid/v2"
@@ -48,7 +47,7 @@ Flags:`
 // benchTrainResult is the JSON form of the report.
 type benchTrainResult struct {
 	TokensPerSec float64 `json:"tokens_per_s"`
-	PeakRSSMB    float64 `json:"peak_rss_mb"`
+	PeakRSSMB    float64 `json:"peak_rss_mb"` // -1 where the system does not report it
 	MFU          float64 `json:"mfu"`
 	StepMS       float64 `json:"step_ms"`
 	Params       int     `json:"params"`
@@ -209,7 +208,7 @@ func cpuinfoMHz() (float64, error) {
 
 // peakRSSMB returns the peak resident set size of this process in MB
 // (10^6 bytes): VmHWM from /proc/self/status, or getrusage's maximum RSS
-// where /proc is missing.
+// where /proc is missing. It returns -1 on systems that report neither.
 func peakRSSMB() (float64, error) {
 	data, err := os.ReadFile("/proc/self/status")
 	if err == nil {
@@ -224,9 +223,5 @@ func peakRSSMB() (float64, error) {
 			}
 		}
 	}
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0, fmt.Errorf("peak RSS: %w", err)
-	}
-	return float64(ru.Maxrss) * 1024 / 1e6, nil // Linux reports kilobytes
+	return maxRSSMB()
 }
