@@ -2,6 +2,8 @@ package gpt
 
 import (
 	"encoding/xml"
+	"errors"
+	"io"
 	"math"
 	"strings"
 	"testing"
@@ -33,7 +35,7 @@ func TestLossCurveSVGIsWellFormed(t *testing.T) {
 		for {
 			_, err := dec.Token()
 			if err != nil {
-				if err.Error() != "EOF" {
+				if !errors.Is(err, io.EOF) {
 					t.Errorf("%s: SVG is not well-formed XML: %v", name, err)
 				}
 				break
