@@ -23,9 +23,10 @@ const (
 	secHead                // logits = LN_f(x)·wteᵀ, by chunks of vocab rows
 )
 
-// decodeChunk is the number of weight rows per task: 32 rows of C = 384
-// half-precision values are 24 KiB, small enough to balance two workers
-// and to stay in L1 while every batch row reads them.
+// decodeChunk is the number of weight rows per task. 32 rows of 384
+// half-precision values are 24 KiB (96 KiB for the 1536-wide rows of the
+// MLP output), small enough to balance two workers and to stay in L1 or L2
+// while every batch row reads them.
 const decodeChunk = 32
 
 // Precision is the number format of the weight matrices that single-token

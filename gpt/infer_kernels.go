@@ -7,7 +7,7 @@ import (
 )
 
 // The decode kernels: matrix-vector products against weights stored as
-// float32 or as IEEE half precision, and the attention mix. Each uses the
+// float32, IEEE half precision or 8-bit integers, and the attention mix. Each uses the
 // AVX-512 assembly for the part of its shape that the assembly covers
 // (rows of a multiple of 16 floats, groups of 4 weight rows) and plain Go
 // for the rest and on other machines.

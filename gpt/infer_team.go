@@ -15,10 +15,10 @@ import (
 // next section of the same step starts at once, and then park on a channel
 // so that an idle generation costs no CPU.
 //
-// Every worker claims tasks from one counter, the caller included, so a
-// helper that the OS has descheduled (the machine may be busy with other
-// processes) delays a section by at most the task it holds: the caller
-// runs the tasks the helper never claimed.
+// Every worker claims tasks from one counter, the caller included. A
+// helper that the OS has descheduled, because other processes keep the
+// machine busy, therefore delays a section by at most the task it holds,
+// and the caller runs the tasks the helper never claimed.
 type team struct {
 	workers int
 	work    func(kind section, layer, task int)
