@@ -495,8 +495,27 @@ func TestGetEndpoints(t *testing.T) {
 	resp, _ = get("/nothing-here")
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
 
-	resp, _ = get("/v1/completions")
+	// Under /v1/ a wrong method or path gets OpenAI's error schema.
+	apiErr := func(resp *http.Response, body []byte) errorDetail {
+		t.Helper()
+		assert.Equal(t, "application/json", resp.Header.Get("Content-Type"))
+		var e errorBody
+		require.NoError(t, json.Unmarshal(body, &e), "body %s", body)
+		return e.Error
+	}
+	resp, body = get("/v1/completions")
 	assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
+	assert.Equal(t, "POST", resp.Header.Get("Allow"))
+	assert.Equal(t, "GET /v1/completions is not supported; use POST",
+		apiErr(resp, body).Message)
+	resp, body = post(t, ts.URL+"/v1/models", `{}`)
+	assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
+	assert.Equal(t, "GET", resp.Header.Get("Allow"))
+	assert.Equal(t, "POST /v1/models is not supported; use GET", apiErr(resp, body).Message)
+	resp, body = get("/v1/embeddings")
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+	assert.Equal(t, "no API route /v1/embeddings; see /api for the routes",
+		apiErr(resp, body).Message)
 }
 
 func TestLossSVGServed(t *testing.T) {

@@ -2,6 +2,7 @@ package serve
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 )
 
@@ -31,6 +32,29 @@ func (s *Server) handleModel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, s.modelObject())
+}
+
+// apiRoutes maps each API path to the one method it accepts.
+var apiRoutes = map[string]string{
+	"/v1/completions":      http.MethodPost,
+	"/v1/chat/completions": http.MethodPost,
+	"/v1/models":           http.MethodGet,
+}
+
+// handleNoRoute answers requests under /v1/ that match no route, in
+// OpenAI's error schema rather than the mux's plain text, so that API
+// clients can show the message.
+func (s *Server) handleNoRoute(w http.ResponseWriter, r *http.Request) {
+	if method, ok := apiRoutes[r.URL.Path]; ok {
+		w.Header().Set("Allow", method)
+		s.writeError(w, r, &apiError{Status: http.StatusMethodNotAllowed,
+			Type: "invalid_request_error",
+			Message: fmt.Sprintf("%s %s is not supported; use %s", r.Method, r.URL.Path,
+				method)})
+		return
+	}
+	s.writeError(w, r, &apiError{Status: http.StatusNotFound, Type: "invalid_request_error",
+		Message: fmt.Sprintf("no API route %s; see /api for the routes", r.URL.Path)})
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {

@@ -130,6 +130,7 @@ func (s *Server) routes() {
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /api/card", s.handleCard)
 	mux.HandleFunc("GET /api/loss.svg", s.handleLossSVG)
+	mux.HandleFunc("/v1/", s.handleNoRoute)
 	s.staticRoutes(mux)
 	s.handler = s.logged(mux)
 }
