@@ -39,8 +39,8 @@ MFU is the model FLOPs per second over the peak. Model FLOPs per token are
 6·N (N: the parameters that take part in a matmul, so all but the position
 table, which is only looked up) plus 12·L·T·C for the attention scores and
 their weighted sum, forward and backward, without halving for the causal
-mask. The peak is cores × FLOPs per cycle × clock; see --flops-per-cycle
-and --clock-ghz.
+mask. The peak is cores × the measured FMA throughput of one core; with
+--flops-per-cycle or --clock-ghz it is cores × FLOPs per cycle × clock.
 
 Flags:`
 
@@ -160,13 +160,21 @@ func runTrainBench(cfg gpt.Config, B, steps int) (benchTrainResult, error) {
 	}, nil
 }
 
-// peakGFLOPS returns cores × FLOPs per cycle × clock. The FLOPs per cycle
-// default to two FMA pipes of the widest vector unit at 2 FLOPs per fp32
-// lane. That is 64 with AVX-512 (16 lanes) and 32 with AVX2 and FMA, or 8
-// without them. AMD family 25 (Zen 3 and Zen 4) counts 32 even with
-// AVX-512, because it runs AVX-512 on 256-bit pipes. The clock defaults to
-// the "cpu MHz" of /proc/cpuinfo.
+// peakGFLOPS returns the two-core (or GOMAXPROCS-core) fp32 peak in GFLOP/s.
+// With both flags unset it is cores × the FMA throughput of one core,
+// measured on registers with the running kernel path's widest FMA
+// (tensor.PeakGFLOPS), because the pipe width and the boost clock of a
+// virtual CPU cannot be read reliably. Setting either flag switches to
+// cores × FLOPs per cycle × clock, with FLOPs per cycle defaulting to two
+// FMA pipes of the widest vector unit and the clock to /proc/cpuinfo.
 func peakGFLOPS(flopsPerCycle, clockGHz float64) (float64, error) {
+	cores := min(runtime.NumCPU(), runtime.GOMAXPROCS(0))
+	if flopsPerCycle <= 0 && clockGHz <= 0 {
+		perCore, err := tensor.PeakGFLOPS(tensor.KernelName(), 300*time.Millisecond)
+		if err == nil && perCore > 0 {
+			return float64(cores) * perCore, nil
+		}
+	}
 	if flopsPerCycle <= 0 {
 		c := cpuid.CPU
 		switch {
@@ -186,7 +194,6 @@ func peakGFLOPS(flopsPerCycle, clockGHz float64) (float64, error) {
 		}
 		clockGHz = mhz / 1000
 	}
-	cores := min(runtime.NumCPU(), runtime.GOMAXPROCS(0))
 	return float64(cores) * flopsPerCycle * clockGHz, nil
 }
 
