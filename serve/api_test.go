@@ -373,7 +373,20 @@ func TestRequestValidation(t *testing.T) {
 		{"max_completion_tokens", "/v1/chat/completions",
 			`{"messages":[{"role":"user","content":"a"}],"max_completion_tokens":1000}`, 400,
 			"max_completion_tokens", "between 1 and 100"},
+		{"max_tokens negative", "/v1/completions", `{"prompt":"a","max_tokens":-5}`, 400,
+			"max_tokens", "max_tokens is -5"},
+		{"max_tokens fraction", "/v1/completions", `{"prompt":"a","max_tokens":1.5}`, 400,
+			"max_tokens", "must be an integer, not number 1.5"},
+		{"max_tokens huge", "/v1/completions",
+			`{"prompt":"a","max_tokens":99999999999999999999}`, 400, "max_tokens",
+			"99999999999999999999, which is out of range"},
+		{"top_p negative", "/v1/completions", `{"prompt":"a","top_p":-0.1}`, 400, "top_p",
+			"between 0 and 1"},
 		{"n", "/v1/completions", `{"prompt":"a","n":4}`, 400, "n", "between 1 and 3"},
+		{"n huge", "/v1/completions", `{"prompt":"a","n":1000000}`, 400, "n",
+			"n is 1000000"},
+		{"stream type", "/v1/completions", `{"prompt":"a","stream":"yes"}`, 400, "stream",
+			"must be a boolean"},
 		{"logprobs", "/v1/completions", `{"prompt":"a","logprobs":21}`, 400, "logprobs",
 			"logprobs"},
 		{"top_logprobs without logprobs", "/v1/chat/completions",
@@ -386,6 +399,8 @@ func TestRequestValidation(t *testing.T) {
 		{"stop count", "/v1/completions", `{"prompt":"a","stop":["a","b","c","d","e"]}`,
 			400, "stop", "at most 4"},
 		{"stop empty", "/v1/completions", `{"prompt":"a","stop":[""]}`, 400, "stop", "empty"},
+		{"stop long", "/v1/completions", `{"prompt":"a","stop":"` + strings.Repeat("a", 65) +
+			`"}`, 400, "stop", "at most 64"},
 		{"prompt type", "/v1/completions", `{"prompt":5}`, 400, "prompt", "string"},
 		{"prompt list", "/v1/completions", `{"prompt":["a","b"]}`, 400, "prompt", "one"},
 		{"prompt long", "/v1/completions", `{"prompt":"` + long + `"}`, 400, "prompt",
@@ -420,6 +435,35 @@ func TestRequestValidation(t *testing.T) {
 			assert.Contains(t, e.Message, tc.words)
 			assert.NotEmpty(t, e.Type)
 		})
+	}
+}
+
+// TestStopStringOrArray checks that stop works as a string and as an
+// array: greedy text ends just before the first match, with
+// finish_reason "stop".
+func TestStopStringOrArray(t *testing.T) {
+	gen, _ := testModel(t)
+	_, ts := newTestServer(t, gen, Options{})
+	const req = `{"prompt":"今天","max_tokens":40,"temperature":0%s}`
+	text := func(body string) (string, string) {
+		t.Helper()
+		resp, b := post(t, ts.URL+"/v1/completions", body)
+		require.Equal(t, http.StatusOK, resp.StatusCode, "body %s", b)
+		var c completion
+		require.NoError(t, json.Unmarshal(b, &c))
+		require.Len(t, c.Choices, 1)
+		return c.Choices[0].Text, *c.Choices[0].FinishReason
+	}
+	full, _ := text(fmt.Sprintf(req, ""))
+	runes := []rune(full)
+	require.Greater(t, len(runes), 8, "greedy text %q", full)
+	stop := string(runes[6])
+	want := full[:strings.Index(full, stop)]
+
+	for _, field := range []string{quote(stop), `["不会出现的字符串",` + quote(stop) + `]`} {
+		got, finish := text(fmt.Sprintf(req, `,"stop":`+field))
+		assert.Equal(t, want, got, "stop %s", field)
+		assert.Equal(t, "stop", finish, "stop %s", field)
 	}
 }
 

@@ -148,8 +148,14 @@ func jsonError(err error) *apiError {
 		if field == "" {
 			return invalid("", "request body must be a JSON object, not %s", typ.Value)
 		}
+		kind := typ.Type.Kind().String()
+		digits, isNumber := strings.CutPrefix(typ.Value, "number ")
+		if isNumber && strings.HasPrefix(kind, "int") && !strings.ContainsAny(digits, ".eE") {
+			// A whole number too large for the integer.
+			return invalid(field, "field %q is %s, which is out of range", field, digits)
+		}
 		return invalid(field, "field %q must be %s, not %s",
-			field, jsonTypeName(typ.Type.Kind().String()), typ.Value)
+			field, jsonTypeName(kind), typ.Value)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return invalid("", "request body is not valid JSON: it ends early")
 	}
