@@ -50,10 +50,12 @@ type pacedGenerator struct {
 	delay time.Duration
 	hold  chan struct{} // the first generation waits on it; nil waits for nothing
 
-	mu     sync.Mutex
-	calls  int
-	ended  []error
-	cancel chan struct{} // closed when a generation ends by cancellation
+	mu      sync.Mutex
+	calls   int
+	prompts []string // the prompt of each call, in order
+	params  []Params // the settings of each call, in order
+	ended   []error
+	cancel  chan struct{} // closed when a generation ends by cancellation
 }
 
 func (g *pacedGenerator) Generate(ctx context.Context, prompt string,
@@ -63,6 +65,8 @@ func (g *pacedGenerator) Generate(ctx context.Context, prompt string,
 		g.mu.Lock()
 		first := g.calls == 0
 		g.calls++
+		g.prompts = append(g.prompts, prompt)
+		g.params = append(g.params, p)
 		g.mu.Unlock()
 		defer func() {
 			g.mu.Lock()
@@ -251,6 +255,21 @@ func TestBrowser(t *testing.T) {
 		t.Fatal("pressing Stop did not cancel the generation on the server")
 	}
 	stopped := text("#output .generated")
+
+	// The request carried the sliders' values. Call 0 is the blocker.
+	gen.mu.Lock()
+	require.Len(t, gen.params, 2)
+	got, gotPrompt := gen.params[1], gen.prompts[1]
+	gen.mu.Unlock()
+	assert.Equal(t, prompt, gotPrompt)
+	assert.InDelta(t, 0.6, got.Temperature, 1e-6)
+	assert.Equal(t, 30, got.TopK)
+	assert.InDelta(t, 0.9, got.TopP, 1e-6)
+	assert.InDelta(t, 1.05, got.RepetitionPenalty, 1e-6)
+	assert.Equal(t, 300, got.MaxNewTokens)
+	assert.Equal(t, uint64(7), got.Seed)
+	assert.Equal(t, style, got.Style)
+	assert.Positive(t, got.TopAlternatives, "the page asks for no alternatives")
 	run("wait", chromedp.Sleep(300*time.Millisecond))
 	assert.Equal(t, stopped, text("#output .generated"), "text kept arriving after Stop")
 	assert.Greater(t, hanShare(stopped), 0.3, "generated text %q", stopped)
