@@ -46,25 +46,35 @@ func GemmBatched(transA, transB bool, batch, m, n, k int, alpha float32,
 	last := batch - 1
 	checkGemm(transA, transB, m, n, k, a[min(last*strideA, len(a)):], lda,
 		b[min(last*strideB, len(b)):], ldb, c[min(last*strideC, len(c)):], ldc)
-	ks := active
-	runOne := func(i int, par bool) {
-		gemm(ks, par, transA, transB, m, n, k, alpha, a[i*strideA:], lda,
-			b[i*strideB:], ldb, beta, c[i*strideC:], ldc)
-	}
+	t := taskArgs{ks: active, s: [8][]float32{a, b, c},
+		n: [10]int{lda, ldb, ldc, strideA, strideB, strideC, m, n, k},
+		f: [9]float32{alpha, beta}, flags: [2]bool{transA, transB}}
 	w := Workers()
 	flops := 2 * m * n * k
 	if w > 1 && batch >= w && (batch >= 4*w || flops < 1<<24) {
 		grain := max(1, minParallelFlops/max(flops, 1))
-		ParallelGrain(batch, grain, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				runOne(i, false)
-			}
-		})
+		parallelTask(batch, grain, batchedProducts, &t)
 		return
 	}
 	for i := 0; i < batch; i++ {
-		runOne(i, true)
+		batchedProduct(&t, i, true)
 	}
+}
+
+// batchedProducts runs products [lo, hi) of a GemmBatched call, each on
+// the calling goroutine. t holds the kernel set, A, B and C in s, lda, ldb,
+// ldc, the three strides, m, n and k in n, alpha and beta in f, and the
+// transposes in flags.
+func batchedProducts(t taskArgs, lo, hi int) {
+	for i := lo; i < hi; i++ {
+		batchedProduct(&t, i, false)
+	}
+}
+
+func batchedProduct(t *taskArgs, i int, par bool) {
+	x := &t.n
+	gemm(t.ks, par, t.flags[0], t.flags[1], x[6], x[7], x[8], t.f[0],
+		t.s[0][i*x[3]:], x[0], t.s[1][i*x[4]:], x[1], t.f[1], t.s[2][i*x[5]:], x[2])
 }
 
 // checkGemm panics unless every slice covers its (rows, cols) shape with its
@@ -136,20 +146,68 @@ func scaleMatrix(c []float32, m, n, ldc int, beta float32) {
 	}
 }
 
-// bufPool recycles packing buffers between calls.
-var bufPool sync.Pool
-
-// getBuf returns a buffer of at least n floats with unspecified contents.
-func getBuf(n int) *[]float32 {
-	if p, ok := bufPool.Get().(*[]float32); ok && cap(*p) >= n {
-		*p = (*p)[:n]
-		return p
-	}
-	s := make([]float32, n, n+n/4)
-	return &s
+// bufFree holds packing and scratch buffers between calls. Unlike a
+// sync.Pool, which the garbage collector empties, it keeps them for the
+// life of the process: a training step packs tens of megabytes, and
+// allocating them anew after every collection would raise the process's
+// peak memory far above its live data. At most a few buffers per worker
+// are in use at once (a packed B slice per running product, a packed A
+// block per task), so the list stays short.
+var bufFree struct {
+	sync.Mutex
+	list []*[]float32
 }
 
-func putBuf(p *[]float32) { bufPool.Put(p) }
+// maxFreeBufs bounds the free list; a buffer returned to a full list is
+// left to the garbage collector.
+const maxFreeBufs = 64
+
+// getBuf returns a buffer of at least n floats with unspecified contents:
+// the smallest free one that is large enough, or a new one. Buffers are
+// never grown or dropped while the list has room, so once every size in use
+// has been requested as often as it is in use at once, no call allocates.
+func getBuf(n int) *[]float32 {
+	bufFree.Lock()
+	best := -1
+	for i, p := range bufFree.list {
+		if c := cap(*p); c >= n && (best < 0 || c < cap(*bufFree.list[best])) {
+			best = i
+		}
+	}
+	if best < 0 {
+		bufFree.Unlock()
+		s := make([]float32, n)
+		return &s
+	}
+	l := len(bufFree.list) - 1
+	p := bufFree.list[best]
+	bufFree.list[best] = bufFree.list[l]
+	bufFree.list[l] = nil
+	bufFree.list = bufFree.list[:l]
+	bufFree.Unlock()
+	*p = (*p)[:n]
+	return p
+}
+
+// putBuf returns a buffer from getBuf to the free list. When the list is
+// full, the smallest of the buffers and p is left to the garbage collector.
+func putBuf(p *[]float32) {
+	bufFree.Lock()
+	if len(bufFree.list) < maxFreeBufs {
+		bufFree.list = append(bufFree.list, p)
+	} else {
+		small := 0
+		for i, q := range bufFree.list {
+			if cap(*q) < cap(*bufFree.list[small]) {
+				small = i
+			}
+		}
+		if cap(*bufFree.list[small]) < cap(*p) {
+			bufFree.list[small] = p
+		}
+	}
+	bufFree.Unlock()
+}
 
 // gemmRef is the plain triple loop that every optimised path is tested against.
 func gemmRef(transA, transB bool, m, n, k int, alpha float32,

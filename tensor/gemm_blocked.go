@@ -10,10 +10,27 @@ package tensor
 // Every row block reads the packed B slice, kc×nc floats (1 MiB with the
 // AVX-512 sizes), from L2 or L3.
 
+// gemmSlice is one kc-deep slice of one column block of a blocked
+// product: what its packing and its tasks need.
+type gemmSlice struct {
+	ks             *kernelSet
+	plan           taskPlan
+	transA, transB bool
+	a, b, bp, c    []float32
+	lda, ldb, ldc  int
+	m, n, jc, pc   int
+	kb, panels     int
+	alpha, beta    float32
+}
+
+// edgeLen is the size of the scratch tile for tiles that stick out of C,
+// large enough for every kernel set's mr×nr.
+const edgeLen = 16 * 64
+
 // gemmBlocked computes C = alpha*op(A)*op(B) + beta*C with k > 0.
 func gemmBlocked(ks *kernelSet, par bool, transA, transB bool, m, n, k int, alpha float32,
 	a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	mr, nr := ks.mr, ks.nr
+	nr := ks.nr
 	workers := 1
 	if par {
 		workers = Workers()
@@ -21,37 +38,47 @@ func gemmBlocked(ks *kernelSet, par bool, transA, transB bool, m, n, k int, alph
 	ncMax := min(ks.nc, n)
 	bbuf := getBuf(roundUp(ncMax, nr) * min(ks.kc, k))
 	defer putBuf(bbuf)
-	bp := *bbuf
 
+	var t taskArgs
+	g := &t.g
+	*g = gemmSlice{ks: ks, transA: transA, transB: transB, a: a, b: b, c: c,
+		lda: lda, ldb: ldb, ldc: ldc, m: m, n: n, alpha: alpha}
 	for jc := 0; jc < n; jc += ks.nc {
 		nb := min(ks.nc, n-jc)
-		panels := (nb + nr - 1) / nr
-		plan := planTasks(m, panels, mr, ks.mc, workers)
+		g.jc, g.panels = jc, (nb+nr-1)/nr
+		g.plan = planTasks(m, g.panels, ks.mr, ks.mc, workers)
 		for pc := 0; pc < k; pc += ks.kc {
-			kb := min(ks.kc, k-pc)
-			betaSlice := beta
+			g.pc, g.kb = pc, min(ks.kc, k-pc)
+			g.beta = beta
 			if pc > 0 {
-				betaSlice = 1
+				g.beta = 1
 			}
-			packBSlice(ks, bp[:panels*nr*kb], transB, b, ldb, pc, kb, jc, n, panels, workers)
-
-			task := func(lo, hi int) {
-				abuf := getBuf(plan.maxRows * kb)
-				for t := lo; t < hi; t++ {
-					i0, i1, q0, q1 := plan.task(t, m, mr, panels)
-					ap := (*abuf)[:roundUp(i1-i0, mr)*kb]
-					packABlock(ks, ap, transA, a, lda, i0, i1-i0, pc, kb)
-					macroKernel(ks, ap, bp, c, ldc, i0, i1, jc, q0, q1, n, kb, alpha, betaSlice)
-				}
-				putBuf(abuf)
-			}
-			if plan.tasks > 1 {
-				Parallel(plan.tasks, task)
+			g.bp = (*bbuf)[:g.panels*nr*g.kb]
+			packBSlice(&t, workers)
+			if g.plan.tasks > 1 {
+				parallelTask(g.plan.tasks, 1, gemmTasks, &t)
 			} else {
-				task(0, 1)
+				gemmTasks(t, 0, 1)
 			}
 		}
 	}
+}
+
+// gemmTasks runs tasks [lo, hi) of the slice t.g: each packs its block of
+// op(A) into a buffer of its own and runs the macro-kernel on it.
+func gemmTasks(t taskArgs, lo, hi int) {
+	g := &t.g
+	ks, mr := g.ks, g.ks.mr
+	abuf := getBuf(g.plan.maxRows*g.kb + edgeLen)
+	edge := (*abuf)[g.plan.maxRows*g.kb:][:edgeLen]
+	for x := lo; x < hi; x++ {
+		i0, i1, q0, q1 := g.plan.task(x, g.m, mr, g.panels)
+		ap := (*abuf)[:roundUp(i1-i0, mr)*g.kb]
+		packABlock(ks, ap, g.transA, g.a, g.lda, i0, i1-i0, g.pc, g.kb)
+		macroKernel(ks, ap, g.bp, g.c, edge, g.ldc, i0, i1, g.jc, q0, q1, g.n, g.kb,
+			g.alpha, g.beta)
+	}
+	putBuf(abuf)
 }
 
 // packGroup is the number of B panels per unit of packing work: 4 panels
@@ -60,31 +87,35 @@ func gemmBlocked(ks *kernelSet, par bool, transA, transB bool, m, n, k int, alph
 const packGroup = 4
 
 // packBSlice packs rows [pc, pc+kb) and the panels of the column block at
-// jc of op(B) into dst: panel q at q*kb*nr. A unit of work is a group of up
-// to packGroup panels.
-func packBSlice(ks *kernelSet, dst []float32, transB bool, b []float32, ldb, pc, kb, jc, n,
-	panels, workers int) {
-	nr := ks.nr
-	groups := (panels + packGroup - 1) / packGroup
-	pack := func(lo, hi int) {
-		for g := lo; g < hi; g++ {
-			q0, q1 := packGroup*g, min(packGroup*(g+1), panels)
-			if !transB {
-				packBRows(dst, b, ldb, pc, kb, jc, n, q0, q1, nr)
-				continue
-			}
-			for q := q0; q < q1; q++ {
-				j := jc + q*nr
-				packBPanel(ks, dst[q*kb*nr:(q+1)*kb*nr], true, b, ldb, pc, kb, j, min(nr, n-j))
-			}
-		}
-	}
+// jc of op(B) into t.g.bp: panel q at q*kb*nr. A unit of work is a group of
+// up to packGroup panels.
+func packBSlice(t *taskArgs, workers int) {
+	g := &t.g
+	groups := (g.panels + packGroup - 1) / packGroup
 	if workers > 1 {
 		// At least 32K floats per range: packing runs at several floats per
 		// nanosecond, so a smaller B is not worth a handoff.
-		ParallelGrain(groups, max(1, (1<<15)/(kb*packGroup*nr)), pack)
+		parallelTask(groups, max(1, (1<<15)/(g.kb*packGroup*g.ks.nr)), packBGroups, t)
 	} else {
-		pack(0, groups)
+		packBGroups(*t, 0, groups)
+	}
+}
+
+// packBGroups packs panel groups [lo, hi) of the slice t.g.
+func packBGroups(t taskArgs, lo, hi int) {
+	g := &t.g
+	nr, kb := g.ks.nr, g.kb
+	for x := lo; x < hi; x++ {
+		q0, q1 := packGroup*x, min(packGroup*(x+1), g.panels)
+		if !g.transB {
+			packBRows(g.bp, g.b, g.ldb, g.pc, kb, g.jc, g.n, q0, q1, nr)
+			continue
+		}
+		for q := q0; q < q1; q++ {
+			j := g.jc + q*nr
+			packBPanel(g.ks, g.bp[q*kb*nr:(q+1)*kb*nr], true, g.b, g.ldb, g.pc, kb, j,
+				min(nr, g.n-j))
+		}
 	}
 }
 
@@ -127,10 +158,10 @@ func (p taskPlan) task(t, m, mr, panels int) (i0, i1, q0, q1 int) {
 // macroKernel runs the microkernel over rows [i0, i1) of C and the columns
 // of B panels [q0, q1) of the column block that starts at jc. Tiles that
 // stick out of C are computed into a scratch tile and merged.
-func macroKernel(ks *kernelSet, ap, bp, c []float32, ldc, i0, i1, jc, q0, q1, n, kb int,
+// edge is a scratch tile of edgeLen floats.
+func macroKernel(ks *kernelSet, ap, bp, c, edge []float32, ldc, i0, i1, jc, q0, q1, n, kb int,
 	alpha, beta float32) {
 	mr, nr := ks.mr, ks.nr
-	var edge [16 * 64]float32 // scratch tile, large enough for every kernel set's mr×nr
 	for q := q0; q < q1; q++ {
 		bpanel := bp[q*kb*nr:]
 		j := jc + q*nr

@@ -25,61 +25,18 @@ func gemvNT(ks *kernelSet, par bool, m, n, k int, alpha float32,
 	}
 
 	groups := n / 4
-	body := func(lo, hi int) {
-		var out [gemvBatch * 16]float32
-		for g0 := lo; g0 < hi; g0 += gemvBatch {
-			ng := min(gemvBatch, hi-g0)
-			j := 4 * g0
-			brow := b[j*ldb:]
-			for i := 0; i < m; i += 4 {
-				rows := min(4, m-i)
-				if rows == 1 {
-					o := out[:4*ng]
-					if kv > 0 {
-						ks.dotNT1(kv, &a[i*lda], &brow[0], ldb, &o[0], ng)
-					} else {
-						clear(o)
-					}
-					for x := range o {
-						if kv < k {
-							o[x] += dotGeneric(a[i*lda+kv:i*lda+k], brow[x*ldb+kv:x*ldb+k])
-						}
-						c[i*ldc+j+x] = scaleAdd(alpha, o[x], beta, c[i*ldc+j+x])
-					}
-					continue
-				}
-				src, lds := a[i*lda:], lda
-				if rows < 4 {
-					src, lds = (*pad)[:4*k], k
-				}
-				o := out[:16*ng]
-				if kv > 0 {
-					ks.dotNT4(kv, &src[0], lds, &brow[0], ldb, &o[0], ng)
-				} else {
-					clear(o)
-				}
-				for g := 0; g < ng; g++ {
-					for r := 0; r < rows; r++ {
-						for x := 0; x < 4; x++ {
-							v := o[16*g+4*r+x]
-							if kv < k {
-								bx := (4*g + x) * ldb
-								v += dotGeneric(src[r*lds+kv:r*lds+k], brow[bx+kv:bx+k])
-							}
-							at := (i+r)*ldc + j + 4*g + x
-							c[at] = scaleAdd(alpha, v, beta, c[at])
-						}
-					}
-				}
-			}
-		}
+	var padded []float32
+	if pad != nil {
+		padded = (*pad)[:4*k]
 	}
+	t := taskArgs{ks: ks, s: [8][]float32{a, b, c, padded},
+		n: [10]int{m, n, k, lda, ldb, ldc, kv}, f: [9]float32{alpha, beta}}
 	if par {
 		// Each group of 4 rows of B costs 4·k·m multiply-adds; aim for
 		// ranges of at least 64K of them.
-		ParallelGrain(groups, max(1, (1<<16)/(4*k*m)), body)
+		parallelTask(groups, max(1, (1<<16)/(4*k*m)), gemvGroups, &t)
 	} else {
-		body(0, groups)
+		gemvGroups(t, 0, groups)
 	}
 
 	// The last n%4 rows of B.
@@ -107,4 +64,62 @@ func scaleAdd(alpha, v, beta, old float32) float32 {
 		return alpha * v
 	}
 	return alpha*v + beta*old
+}
+
+// gemvGroups runs the groups [lo, hi) of 4 rows of B of gemvNT: s holds A,
+// B, C and the zero-padded last rows of A, n holds m, n, k, lda, ldb, ldc
+// and kv (the columns the kernels cover), f alpha and beta.
+func gemvGroups(t taskArgs, lo, hi int) {
+	ks, a, b, c := t.ks, t.s[0], t.s[1], t.s[2]
+	m, k, lda, ldb, ldc, kv := t.n[0], t.n[2], t.n[3], t.n[4], t.n[5], t.n[6]
+	alpha, beta := t.f[0], t.f[1]
+	buf := getBuf(gemvBatch * 16)
+	out := (*buf)[:gemvBatch*16]
+	for g0 := lo; g0 < hi; g0 += gemvBatch {
+		ng := min(gemvBatch, hi-g0)
+		j := 4 * g0
+		brow := b[j*ldb:]
+		for i := 0; i < m; i += 4 {
+			rows := min(4, m-i)
+			if rows == 1 {
+				o := out[:4*ng]
+				if kv > 0 {
+					ks.dotNT1(kv, &a[i*lda], &brow[0], ldb, &o[0], ng)
+				} else {
+					clear(o)
+				}
+				for x := range o {
+					if kv < k {
+						o[x] += dotGeneric(a[i*lda+kv:i*lda+k], brow[x*ldb+kv:x*ldb+k])
+					}
+					c[i*ldc+j+x] = scaleAdd(alpha, o[x], beta, c[i*ldc+j+x])
+				}
+				continue
+			}
+			src, lds := a[i*lda:], lda
+			if rows < 4 {
+				src, lds = t.s[3], k
+			}
+			o := out[:16*ng]
+			if kv > 0 {
+				ks.dotNT4(kv, &src[0], lds, &brow[0], ldb, &o[0], ng)
+			} else {
+				clear(o)
+			}
+			for g := 0; g < ng; g++ {
+				for r := 0; r < rows; r++ {
+					for x := 0; x < 4; x++ {
+						v := o[16*g+4*r+x]
+						if kv < k {
+							bx := (4*g + x) * ldb
+							v += dotGeneric(src[r*lds+kv:r*lds+k], brow[bx+kv:bx+k])
+						}
+						at := (i+r)*ldc + j + 4*g + x
+						c[at] = scaleAdd(alpha, v, beta, c[at])
+					}
+				}
+			}
+		}
+	}
+	putBuf(buf)
 }

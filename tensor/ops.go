@@ -32,9 +32,20 @@ func forChunks(lo, hi int, f func(lo, hi int)) {
 	}
 }
 
-// elementwise runs f over [0, n) on the pool in ranges of at least opGrain.
-func elementwise(n int, f func(lo, hi int)) {
-	ParallelGrain(n, opGrain, func(lo, hi int) { forChunks(lo, hi, f) })
+// elementwise runs tf(*t, lo, hi) over [0, n) on the pool in ranges of at
+// least opGrain, each cut into calls of at most maxKernelCall elements.
+func elementwise(n int, tf taskFunc, t *taskArgs) {
+	t.fn = tf
+	parallelTask(n, opGrain, inChunks, t)
+}
+
+// inChunks calls t.fn on [lo, hi) in pieces of at most maxKernelCall.
+func inChunks(t taskArgs, lo, hi int) {
+	for lo < hi {
+		end := min(hi, lo+maxKernelCall)
+		t.fn(t, lo, end)
+		lo = end
+	}
 }
 
 // vecSplit returns the largest multiple of the active vector width <= n.
@@ -43,25 +54,31 @@ func vecSplit(ks *kernelSet, n int) int { return n - n%ks.vecLen }
 // Add sets dst[i] = a[i] + b[i].
 func Add(dst, a, b []float32) {
 	checkLen("Add", len(dst), len(a), len(b))
-	ks := active
-	elementwise(len(dst), func(lo, hi int) {
-		d, x, y := dst[lo:hi], a[lo:hi], b[lo:hi]
-		nv := vecSplit(ks, len(d))
-		if nv > 0 {
-			ks.add(&d[0], &x[0], &y[0], nv)
-		}
-		for i := nv; i < len(d); i++ {
-			d[i] = x[i] + y[i]
-		}
-	})
+	elementwise(len(dst), addRange, &taskArgs{ks: active, s: [8][]float32{dst, a, b}})
+}
+
+// addRange is Add on [lo, hi) of s[0], s[1] and s[2].
+func addRange(t taskArgs, lo, hi int) {
+	ks := t.ks
+	d, x, y := t.s[0][lo:hi], t.s[1][lo:hi], t.s[2][lo:hi]
+	nv := vecSplit(ks, len(d))
+	if nv > 0 {
+		ks.add(&d[0], &x[0], &y[0], nv)
+	}
+	for i := nv; i < len(d); i++ {
+		d[i] = x[i] + y[i]
+	}
 }
 
 // Axpy sets dst[i] += alpha * x[i].
 func Axpy(dst []float32, alpha float32, x []float32) {
 	checkLen("Axpy", len(dst), len(x))
-	ks := active
-	elementwise(len(dst), func(lo, hi int) { axpyRange(ks, dst[lo:hi], alpha, x[lo:hi]) })
+	elementwise(len(dst), axpyTask,
+		&taskArgs{ks: active, s: [8][]float32{dst, x}, f: [9]float32{alpha}})
 }
+
+// axpyTask is Axpy on [lo, hi) of s[0] and s[1] with alpha f[0].
+func axpyTask(t taskArgs, lo, hi int) { axpyRange(t.ks, t.s[0][lo:hi], t.f[0], t.s[1][lo:hi]) }
 
 func axpyRange(ks *kernelSet, d []float32, alpha float32, x []float32) {
 	nv := vecSplit(ks, len(d))
@@ -76,24 +93,29 @@ func axpyRange(ks *kernelSet, d []float32, alpha float32, x []float32) {
 // Mul sets dst[i] = a[i] * b[i].
 func Mul(dst, a, b []float32) {
 	checkLen("Mul", len(dst), len(a), len(b))
-	ks := active
-	elementwise(len(dst), func(lo, hi int) {
-		d, x, y := dst[lo:hi], a[lo:hi], b[lo:hi]
-		nv := vecSplit(ks, len(d))
-		if nv > 0 {
-			ks.mul(&d[0], &x[0], &y[0], nv)
-		}
-		for i := nv; i < len(d); i++ {
-			d[i] = x[i] * y[i]
-		}
-	})
+	elementwise(len(dst), mulRange, &taskArgs{ks: active, s: [8][]float32{dst, a, b}})
+}
+
+// mulRange is Mul on [lo, hi) of s[0], s[1] and s[2].
+func mulRange(t taskArgs, lo, hi int) {
+	ks := t.ks
+	d, x, y := t.s[0][lo:hi], t.s[1][lo:hi], t.s[2][lo:hi]
+	nv := vecSplit(ks, len(d))
+	if nv > 0 {
+		ks.mul(&d[0], &x[0], &y[0], nv)
+	}
+	for i := nv; i < len(d); i++ {
+		d[i] = x[i] * y[i]
+	}
 }
 
 // Scale sets x[i] *= s.
 func Scale(x []float32, s float32) {
-	ks := active
-	elementwise(len(x), func(lo, hi int) { scaleRange(ks, x[lo:hi], s) })
+	elementwise(len(x), scaleTask, &taskArgs{ks: active, s: [8][]float32{x}, f: [9]float32{s}})
 }
+
+// scaleTask is Scale on [lo, hi) of s[0] by f[0].
+func scaleTask(t taskArgs, lo, hi int) { scaleRange(t.ks, t.s[0][lo:hi], t.f[0]) }
 
 func scaleRange(ks *kernelSet, d []float32, s float32) {
 	nv := vecSplit(ks, len(d))
@@ -118,19 +140,24 @@ func rowGrain(cols int) int { return max(1, opGrain/max(cols, 1)) }
 func AddBias(x, bias []float32, rows int) {
 	n := len(bias)
 	checkLen("AddBias", rows*n, len(x))
-	ks := active
-	ParallelGrain(rows, rowGrain(n), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			row := x[r*n : (r+1)*n]
-			nv := vecSplit(ks, n)
-			if nv > 0 {
-				ks.add(&row[0], &row[0], &bias[0], nv)
-			}
-			for j := nv; j < n; j++ {
-				row[j] += bias[j]
-			}
+	parallelTask(rows, rowGrain(n), addBiasRows,
+		&taskArgs{ks: active, s: [8][]float32{x, bias}})
+}
+
+// addBiasRows is AddBias on rows [lo, hi) of s[0] with bias s[1].
+func addBiasRows(t taskArgs, lo, hi int) {
+	ks, x, bias := t.ks, t.s[0], t.s[1]
+	n := len(bias)
+	for r := lo; r < hi; r++ {
+		row := x[r*n : (r+1)*n]
+		nv := vecSplit(ks, n)
+		if nv > 0 {
+			ks.add(&row[0], &row[0], &bias[0], nv)
 		}
-	})
+		for j := nv; j < n; j++ {
+			row[j] += bias[j]
+		}
+	}
 }
 
 // ColSumAdd adds the column sums of x (rows, n) into dst (n): the bias
@@ -149,23 +176,28 @@ func ColSumAdd(dst, x []float32, rows int) {
 func RowSum(dst, x []float32, rows, cols int) {
 	checkLen("RowSum", rows*cols, len(x))
 	checkLen("RowSum", rows, len(dst))
-	ParallelGrain(rows, rowGrain(cols), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			var s0, s1, s2, s3 float32
-			row := x[r*cols : (r+1)*cols]
-			j := 0
-			for ; j+4 <= len(row); j += 4 {
-				s0 += row[j]
-				s1 += row[j+1]
-				s2 += row[j+2]
-				s3 += row[j+3]
-			}
-			for ; j < len(row); j++ {
-				s0 += row[j]
-			}
-			dst[r] = (s0 + s1) + (s2 + s3)
+	parallelTask(rows, rowGrain(cols), rowSums,
+		&taskArgs{s: [8][]float32{dst, x}, n: [10]int{cols}})
+}
+
+// rowSums is RowSum on rows [lo, hi) of s[1] (n[0] columns) into s[0].
+func rowSums(t taskArgs, lo, hi int) {
+	dst, x, cols := t.s[0], t.s[1], t.n[0]
+	for r := lo; r < hi; r++ {
+		var s0, s1, s2, s3 float32
+		row := x[r*cols : (r+1)*cols]
+		j := 0
+		for ; j+4 <= len(row); j += 4 {
+			s0 += row[j]
+			s1 += row[j+1]
+			s2 += row[j+2]
+			s3 += row[j+3]
 		}
-	})
+		for ; j < len(row); j++ {
+			s0 += row[j]
+		}
+		dst[r] = (s0 + s1) + (s2 + s3)
+	}
 }
 
 // RowMax sets dst[r] to the maximum of row r of x (rows, cols). NaN entries
@@ -173,11 +205,16 @@ func RowSum(dst, x []float32, rows, cols int) {
 func RowMax(dst, x []float32, rows, cols int) {
 	checkLen("RowMax", rows*cols, len(x))
 	checkLen("RowMax", rows, len(dst))
-	ParallelGrain(rows, rowGrain(cols), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			dst[r] = rowMax(x[r*cols : (r+1)*cols])
-		}
-	})
+	parallelTask(rows, rowGrain(cols), rowMaxes,
+		&taskArgs{s: [8][]float32{dst, x}, n: [10]int{cols}})
+}
+
+// rowMaxes is RowMax on rows [lo, hi) of s[1] (n[0] columns) into s[0].
+func rowMaxes(t taskArgs, lo, hi int) {
+	dst, x, cols := t.s[0], t.s[1], t.n[0]
+	for r := lo; r < hi; r++ {
+		dst[r] = rowMax(x[r*cols : (r+1)*cols])
+	}
 }
 
 // rowMax returns the maximum of row, NaN if row contains NaN, and -Inf for
@@ -201,14 +238,16 @@ func rowMax(row []float32) float32 {
 // ulp from math.Exp; see exp.go), vectorised on the SIMD paths.
 func Softmax(dst, x []float32, rows, cols int) {
 	checkLen("Softmax", rows*cols, len(x), len(dst))
-	ks := active
-	ParallelGrain(rows, rowGrain(cols), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			in := x[r*cols : (r+1)*cols]
-			out := dst[r*cols : (r+1)*cols]
-			softmaxRow(ks, out, in)
-		}
-	})
+	parallelTask(rows, rowGrain(cols), softmaxRows,
+		&taskArgs{ks: active, s: [8][]float32{dst, x}, n: [10]int{cols}})
+}
+
+// softmaxRows is Softmax on rows [lo, hi) of s[1] into s[0], n[0] columns.
+func softmaxRows(t taskArgs, lo, hi int) {
+	cols := t.n[0]
+	for r := lo; r < hi; r++ {
+		softmaxRow(t.ks, t.s[0][r*cols:(r+1)*cols], t.s[1][r*cols:(r+1)*cols])
+	}
 }
 
 func softmaxRow(ks *kernelSet, out, in []float32) {

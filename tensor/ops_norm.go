@@ -17,25 +17,31 @@ func LayerNorm(out, mean, rstd, x, gamma, beta []float32, rows, cols int, eps fl
 	checkLen("LayerNorm", rows*cols, len(x), len(out))
 	checkLen("LayerNorm", rows, len(mean), len(rstd))
 	checkLen("LayerNorm", cols, len(gamma), len(beta))
-	ks := active
-	ParallelGrain(rows, rowGrain(cols), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			in := x[r*cols : (r+1)*cols]
-			o := out[r*cols : (r+1)*cols]
-			shift, dm, rs := shiftedMoments(ks, in, eps)
-			g, b := gamma[:len(in)], beta[:len(in)]
-			j := 0
-			if nv := vecSplit(ks, len(in)); ks.lnNorm != nil && nv > 0 {
-				ks.lnNorm(&o[0], &in[0], &g[0], &b[0], nv, shift, dm, rs)
-				j = nv
-			}
-			for ; j < len(in); j++ {
-				o[j] = ((in[j]-shift)-dm)*rs*g[j] + b[j]
-			}
-			mean[r] = float32(float64(shift) + float64(dm))
-			rstd[r] = rs
+	parallelTask(rows, rowGrain(cols), layerNormRows, &taskArgs{ks: active,
+		s: [8][]float32{out, mean, rstd, x, gamma, beta}, n: [10]int{cols}, f: [9]float32{eps}})
+}
+
+// layerNormRows is LayerNorm on rows [lo, hi): s holds out, mean, rstd, x,
+// gamma and beta, n[0] the columns and f[0] eps.
+func layerNormRows(t taskArgs, lo, hi int) {
+	ks, out, mean, rstd, x, gamma, beta := t.ks, t.s[0], t.s[1], t.s[2], t.s[3], t.s[4], t.s[5]
+	cols, eps := t.n[0], t.f[0]
+	for r := lo; r < hi; r++ {
+		in := x[r*cols : (r+1)*cols]
+		o := out[r*cols : (r+1)*cols]
+		shift, dm, rs := shiftedMoments(ks, in, eps)
+		g, b := gamma[:len(in)], beta[:len(in)]
+		j := 0
+		if nv := vecSplit(ks, len(in)); ks.lnNorm != nil && nv > 0 {
+			ks.lnNorm(&o[0], &in[0], &g[0], &b[0], nv, shift, dm, rs)
+			j = nv
 		}
-	})
+		for ; j < len(in); j++ {
+			o[j] = ((in[j]-shift)-dm)*rs*g[j] + b[j]
+		}
+		mean[r] = float32(float64(shift) + float64(dm))
+		rstd[r] = rs
+	}
 }
 
 // shiftedMoments returns the shift (row[0]), the mean of row minus the
@@ -75,22 +81,29 @@ func LayerNormBackward(dx, dgamma, dbeta, dout, x, mean, rstd, gamma []float32, 
 		layerNormBackwardRows(active, dx, dgamma, dbeta, dout, x, rstd, gamma, 0, rows, cols)
 		return
 	}
-	ks := active
 	buf := getBuf(2 * blocks * cols)
 	defer putBuf(buf)
 	part := (*buf)[:2*blocks*cols]
 	clear(part)
-	Parallel(blocks, func(lo, hi int) {
-		for b := lo; b < hi; b++ {
-			dg := part[2*b*cols : (2*b+1)*cols]
-			db := part[(2*b+1)*cols : (2*b+2)*cols]
-			layerNormBackwardRows(ks, dx, dg, db, dout, x, rstd, gamma,
-				b*rows/blocks, (b+1)*rows/blocks, cols)
-		}
-	})
+	parallelTask(blocks, 1, layerNormBackwardBlocks, &taskArgs{ks: active,
+		s: [8][]float32{dx, dout, x, rstd, gamma, part}, n: [10]int{rows, cols, blocks}})
 	for b := 0; b < blocks; b++ {
 		Axpy(dgamma[:cols], 1, part[2*b*cols:(2*b+1)*cols])
 		Axpy(dbeta[:cols], 1, part[(2*b+1)*cols:(2*b+2)*cols])
+	}
+}
+
+// layerNormBackwardBlocks runs row blocks [lo, hi) of LayerNormBackward:
+// s holds dx, dout, x, rstd, gamma and the blocks' partial dgamma and dbeta,
+// n the rows, columns and blocks.
+func layerNormBackwardBlocks(t taskArgs, lo, hi int) {
+	dx, dout, x, rstd, gamma, part := t.s[0], t.s[1], t.s[2], t.s[3], t.s[4], t.s[5]
+	rows, cols, blocks := t.n[0], t.n[1], t.n[2]
+	for b := lo; b < hi; b++ {
+		dg := part[2*b*cols : (2*b+1)*cols]
+		db := part[(2*b+1)*cols : (2*b+2)*cols]
+		layerNormBackwardRows(t.ks, dx, dg, db, dout, x, rstd, gamma,
+			b*rows/blocks, (b+1)*rows/blocks, cols)
 	}
 }
 

@@ -14,15 +14,40 @@ import (
 // waits for a helper to become free and nested calls cannot deadlock: at
 // worst the caller runs every chunk itself.
 
+// Jobs are recycled through a free list, so a parallel call allocates
+// nothing once the list holds enough jobs. A job is reused only after every
+// goroutine that can still see it (the caller and each helper it was
+// queued for) has let go of it: refs counts them.
 type poolJob struct {
 	next    atomic.Int64 // next unclaimed chunk
 	chunks  int64
 	n       int
 	size    int // indices per chunk, except the last
 	fn      func(lo, hi int)
+	tf      taskFunc // run instead of fn when set, with args
+	args    taskArgs
 	pending sync.WaitGroup // chunks not yet finished
 	left    atomic.Int64   // the same count, for the caller to spin on
+	refs    atomic.Int32   // goroutines that hold the job
 }
+
+// taskArgs holds the operands of one parallel kernel call. Hot kernels
+// pass a taskFunc (a plain function) and its taskArgs by value instead of a
+// closure: a closure that the pool's goroutines can see is allocated on the
+// heap on every call, and a training step makes tens of thousands of calls.
+// Fields have no fixed meaning; each taskFunc documents its own use.
+type taskArgs struct {
+	ks    *kernelSet
+	s     [8][]float32
+	f     [9]float32
+	n     [10]int
+	flags [2]bool
+	g     gemmSlice
+	fn    taskFunc // the per-chunk function of an elementwise call
+}
+
+// taskFunc runs indices [lo, hi) of a parallel call with its arguments.
+type taskFunc func(t taskArgs, lo, hi int)
 
 // run claims and runs chunks until none is left.
 func (j *poolJob) run() {
@@ -33,10 +58,47 @@ func (j *poolJob) run() {
 		}
 		lo := int(c) * j.size
 		hi := min(lo+j.size, j.n)
-		j.fn(lo, hi)
-		j.left.Add(-1)
+		if j.tf != nil {
+			j.tf(j.args, lo, hi)
+		} else {
+			j.fn(lo, hi)
+		}
+		// Done before left, so that a caller that sees left at 0 may reuse
+		// the WaitGroup.
 		j.pending.Done()
+		j.left.Add(-1)
 	}
+}
+
+// release drops one hold on j and recycles it when none is left.
+func (j *poolJob) release() {
+	if j.refs.Add(-1) != 0 {
+		return
+	}
+	j.fn, j.tf, j.args = nil, nil, taskArgs{} // let the operands be collected
+	jobFree.Lock()
+	if len(jobFree.list) < cap(jobFree.list) {
+		jobFree.list = append(jobFree.list, j)
+	}
+	jobFree.Unlock()
+}
+
+// jobFree holds recycled jobs: at most a few per worker are ever in use.
+var jobFree struct {
+	sync.Mutex
+	list []*poolJob
+}
+
+func newJob() *poolJob {
+	jobFree.Lock()
+	if l := len(jobFree.list); l > 0 {
+		j := jobFree.list[l-1]
+		jobFree.list = jobFree.list[:l-1]
+		jobFree.Unlock()
+		return j
+	}
+	jobFree.Unlock()
+	return new(poolJob)
 }
 
 var (
@@ -48,10 +110,13 @@ var (
 func startPool() {
 	poolWorkers = max(runtime.GOMAXPROCS(0), 1)
 	poolQueue = make(chan *poolJob, 4*poolWorkers)
+	jobFree.list = make([]*poolJob, 0, 16*poolWorkers)
 	for i := 1; i < poolWorkers; i++ {
 		go func() {
 			for {
-				receive().run()
+				j := receive()
+				j.run()
+				j.release()
 			}
 		}()
 	}
@@ -116,33 +181,55 @@ func Parallel(n int, fn func(lo, hi int)) {
 // goroutine. It makes at most 4 ranges per worker so that a worker slowed by
 // other load is balanced by the rest.
 func ParallelGrain(n, grain int, fn func(lo, hi int)) {
+	dispatch(n, grain, fn, nil, nil)
+}
+
+// parallelTask is ParallelGrain for a taskFunc: tf(args, lo, hi) runs on
+// each range. It allocates nothing.
+func parallelTask(n, grain int, tf taskFunc, args *taskArgs) {
+	dispatch(n, grain, nil, tf, args)
+}
+
+// dispatch runs fn, or tf with *args when tf is set, over [0, n).
+func dispatch(n, grain int, fn func(lo, hi int), tf taskFunc, args *taskArgs) {
 	if n <= 0 {
 		return
 	}
 	grain = max(grain, 1)
 	w := Workers()
-	if w == 1 || n <= grain {
-		fn(0, n)
-		return
+	chunks := 1
+	size := n
+	if w > 1 && n > grain {
+		chunks = min((n+grain-1)/grain, 4*w)
+		size = (n + chunks - 1) / chunks
+		chunks = (n + size - 1) / size
 	}
-
-	chunks := min((n+grain-1)/grain, 4*w)
-	size := (n + chunks - 1) / chunks
-	chunks = (n + size - 1) / size
 	if chunks == 1 {
-		fn(0, n)
+		if tf != nil {
+			tf(*args, 0, n)
+		} else {
+			fn(0, n)
+		}
 		return
 	}
 
-	j := &poolJob{chunks: int64(chunks), n: n, size: size, fn: fn}
+	j := newJob()
+	j.next.Store(0)
+	j.chunks, j.n, j.size, j.fn, j.tf = int64(chunks), n, size, fn, tf
+	if tf != nil {
+		j.args = *args
+	}
 	j.pending.Add(chunks)
 	j.left.Store(int64(chunks))
+	j.refs.Store(1)
 	for i := 0; i < min(w-1, chunks-1); i++ {
+		j.refs.Add(1)
 		select {
 		case poolQueue <- j:
 		default:
 			// Every helper is busy and the queue is full: the caller runs
 			// the remaining chunks itself.
+			j.refs.Add(-1)
 		}
 	}
 
@@ -154,4 +241,5 @@ func ParallelGrain(n, grain int, fn func(lo, hi int)) {
 			break
 		}
 	}
+	j.release()
 }
