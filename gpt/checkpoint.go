@@ -198,6 +198,9 @@ func LoadCheckpoint(dir string) (*Checkpoint, error) {
 	if err := readJSON(filepath.Join(dir, ConfigFile), &cfg); err != nil {
 		return nil, fmt.Errorf("load checkpoint: %w", err)
 	}
+	if err := notHFFolder(dir); err != nil {
+		return nil, fmt.Errorf("load checkpoint: %w", err)
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("load checkpoint %s: %w", filepath.Join(dir, ConfigFile), err)
 	}
@@ -228,6 +231,27 @@ func LoadCheckpoint(dir string) (*Checkpoint, error) {
 	}
 	ck.Credits = string(credits)
 	return ck, nil
+}
+
+// notHFFolder returns an error when dir holds a Hugging Face model rather
+// than a goushi checkpoint: its config.json has a model_type and no
+// tokenizer.bpe sits beside it. Such a folder shares the file names
+// config.json and model.safetensors, so without this check it would fail
+// later on a missing context_len.
+func notHFFolder(dir string) error {
+	path := filepath.Join(dir, ConfigFile)
+	var probe struct {
+		ModelType *string `json:"model_type"`
+	}
+	if err := readJSON(path, &probe); err != nil || probe.ModelType == nil {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(dir, TokenizerFile)); err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s is a Hugging Face model folder (model_type %q in %s), not a goushi "+
+		"checkpoint; convert it first with 'goushi import hf --in %s --out NEWDIR'",
+		dir, *probe.ModelType, ConfigFile, dir)
 }
 
 // loadWeights copies every parameter of m from the safetensors file.

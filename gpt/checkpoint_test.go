@@ -162,6 +162,19 @@ func TestLoadCheckpointErrors(t *testing.T) {
 	}
 }
 
+func TestLoadCheckpointNamesHFFolder(t *testing.T) {
+	dir := filepath.Join("testdata", "hf_gpt2_tiny")
+	_, err := LoadCheckpoint(dir)
+	if err == nil {
+		t.Fatal("LoadCheckpoint accepted a Hugging Face folder")
+	}
+	for _, w := range []string{dir, "Hugging Face", `"gpt2"`, "goushi import hf --in " + dir} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not mention %q", err, w)
+		}
+	}
+}
+
 func TestLoadOptimizerRejectsTruncatedFile(t *testing.T) {
 	dir, m, opt := savedTinyCheckpoint(t)
 	truncate(t, filepath.Join(dir, OptimizerFile), 64)
