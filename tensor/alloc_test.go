@@ -151,3 +151,20 @@ func TestKernelsSteadyStateAllocateNothing(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkTrainingProducts runs every product of one training step of the
+// small preset (B·T = 2048) once per iteration; -benchmem shows what the
+// products allocate per step.
+func BenchmarkTrainingProducts(b *testing.B) {
+	products := trainingProducts(2048)
+	for _, f := range products {
+		f()
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		for _, f := range products {
+			f()
+		}
+	}
+}
