@@ -230,21 +230,27 @@ func TestChatStreamEqualsNonStream(t *testing.T) {
 	var sawRole bool
 	var finish string
 	var u *usage
-	for _, raw := range chunks {
+	for i, raw := range chunks {
 		var c chatCompletion
 		require.NoError(t, json.Unmarshal([]byte(raw), &c), "chunk %s", raw)
 		assert.Equal(t, "chat.completion.chunk", c.Object)
+		// With include_usage every chunk has the field, null but in the last.
+		var fields map[string]json.RawMessage
+		require.NoError(t, json.Unmarshal([]byte(raw), &fields))
+		require.Contains(t, fields, "usage", "chunk %d: %s", i, raw)
 		if c.Usage != nil {
 			u = c.Usage
 			assert.Empty(t, c.Choices, "the usage chunk has no choices")
+			assert.Equal(t, len(chunks)-1, i, "the usage chunk is not the last")
 			continue
 		}
+		assert.Equal(t, "null", string(fields["usage"]), "chunk %d", i)
 		require.Len(t, c.Choices, 1)
 		d := c.Choices[0].Delta
 		require.NotNil(t, d)
 		if d.Role != "" {
 			assert.Equal(t, "assistant", d.Role)
-			assert.False(t, sawRole, "role sent twice")
+			assert.Equal(t, 0, i, "the role comes after the first chunk")
 			sawRole = true
 		}
 		if d.Content != nil {

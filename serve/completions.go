@@ -372,6 +372,9 @@ func (s *Server) writeChunk(sse *sseWriter, j *job, i int, delta string, tok *Ev
 			}
 			c.Choices = append(c.Choices, ch)
 		}
+		if u == nil && j.includeUsage {
+			return sse.data(chatChunk{chatCompletion: c})
+		}
 		return sse.data(c)
 	}
 
@@ -385,6 +388,9 @@ func (s *Server) writeChunk(sse *sseWriter, j *job, i int, delta string, tok *Ev
 			ch.Logprobs = &st.logText
 		}
 		c.Choices = append(c.Choices, ch)
+	}
+	if u == nil && j.includeUsage {
+		return sse.data(completionChunk{completion: c})
 	}
 	return sse.data(c)
 }

@@ -23,6 +23,20 @@ type completion struct {
 	Usage   *usage             `json:"usage,omitempty"`
 }
 
+// completionChunk and chatChunk are streamed chunks that carry
+// "usage": null. OpenAI sends it on every chunk but the last when a
+// request sets stream_options.include_usage. The outer Usage field hides
+// the embedded one, which would be left out.
+type completionChunk struct {
+	completion
+	Usage *usage `json:"usage"`
+}
+
+type chatChunk struct {
+	chatCompletion
+	Usage *usage `json:"usage"`
+}
+
 type completionChoice struct {
 	Index        int           `json:"index"`
 	Text         string        `json:"text"`
