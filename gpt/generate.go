@@ -117,6 +117,10 @@ func newGeneration(m *Model, tok *bpe.Tokenizer, prompt string,
 	if tok == nil {
 		return nil, fmt.Errorf("gpt: generate needs a tokenizer")
 	}
+	if cfg.ContextLen < 2 {
+		return nil, fmt.Errorf("gpt: context length %d leaves no room to generate; "+
+			"use a model with a context of 2 or more", cfg.ContextLen)
+	}
 	if tok.VocabSize() > cfg.VocabSize {
 		return nil, fmt.Errorf("gpt: tokenizer has %d ids but the model only %d; "+
 			"use the tokenizer saved with the checkpoint", tok.VocabSize(), cfg.VocabSize)
@@ -171,7 +175,8 @@ func window(header, body []int, limit int) []int {
 		return append(append([]int(nil), header...), body...)
 	}
 	if len(header) >= limit {
-		return append([]int(nil), body[len(body)-limit:]...)
+		full := append(append([]int(nil), header...), body...)
+		return full[len(full)-limit:]
 	}
 	tail := body[len(body)-(limit-len(header)):]
 	return append(append([]int(nil), header...), tail...)

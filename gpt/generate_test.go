@@ -412,10 +412,41 @@ func TestWindowKeepsHeader(t *testing.T) {
 		{10, []int{1, 2, 10, 11, 12, 13, 14}},
 		{5, []int{1, 2, 12, 13, 14}},
 		{2, []int{13, 14}},
+		{1, []int{14}},
+	}
+	for _, c := range []struct {
+		limit int
+		want  []int
+	}{{2, []int{2, 10}}, {1, []int{10}}} {
+		// A header that fills the limit is cut from the left, with the
+		// body's ids kept.
+		if got := window(header, body[:1], c.limit); !slices.Equal(got, c.want) {
+			t.Errorf("window of one body id, limit %d = %v; want %v", c.limit, got, c.want)
+		}
 	}
 	for _, c := range cases {
 		if got := window(header, body, c.limit); !slices.Equal(got, c.want) {
 			t.Errorf("window limit %d = %v; want %v", c.limit, got, c.want)
+		}
+	}
+}
+
+// TestGenerateTinyContext runs a context of 2 positions, which the header
+// of <|endoftext|> and a style token fills alone, and rejects 1.
+func TestGenerateTinyContext(t *testing.T) {
+	_, tok := memorized(t)
+	cfg := Config{VocabSize: tok.VocabSize(), ContextLen: 2, Layers: 1, Heads: 1, Embd: 16,
+		Styles: []string{"抽象"}}
+	o := greedy(9)
+	got := collect(t, New(cfg, 2), tok, "今天我去", o)[0]
+	if len(got.ids) == 0 || got.done != 1 {
+		t.Errorf("%d ids and %d Done events; want some ids and one Done", len(got.ids), got.done)
+	}
+
+	cfg.ContextLen = 1
+	for _, err := range New(cfg, 2).Generate(context.Background(), tok, "x", o) {
+		if err == nil || !strings.Contains(err.Error(), "context length 1") {
+			t.Errorf("context of 1: error %v; want one naming the context length", err)
 		}
 	}
 }
