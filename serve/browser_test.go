@@ -284,7 +284,12 @@ func TestBrowser(t *testing.T) {
 	assert.Equal(t, prompt, saved)
 
 	// Token view: tokens shaded by probability, alternatives on hover.
+	var hintHidden bool
+	eval(`document.getElementById("token-hint").hidden`, &hintHidden)
+	assert.True(t, hintHidden, "the token view's hint shows in the text view")
 	click(`.tab[data-view="tokens"]`)
+	eval(`document.getElementById("token-hint").hidden`, &hintHidden)
+	assert.False(t, hintHidden, "the token view shows no hint")
 	var shaded int
 	eval(`[...document.querySelectorAll("#tokens .tok[data-prob]")]
 		.filter(s => s.style.backgroundColor !== "").length`, &shaded)

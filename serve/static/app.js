@@ -442,6 +442,7 @@ function showView(name) {
   }
   $("output").hidden = name !== "text";
   $("tokens").hidden = name !== "tokens";
+  $("token-hint").hidden = name !== "tokens";
 }
 
 // The model card.
