@@ -142,7 +142,8 @@ func run() error {
 	}
 	load := fmt.Sprintf("%s before, %s after", loadBefore, loadAverage())
 
-	section := render(order, best, append(args, "--shapes", *shapes), *python, *rounds, load)
+	section := render(order, best, append(args, "--shapes", *shapes), *python,
+		peerCore(*python, *peer), *rounds, load)
 	if *dryRun {
 		fmt.Print(section)
 		return nil
@@ -208,14 +209,7 @@ func runPeer(python, script string, rows []row, threads int, minTime time.Durati
 			x.Batch, x.M, x.N, x.K, x.Op)
 	}
 	cmd := exec.Command(python, script, "--min-time", strconv.FormatFloat(minTime.Seconds(), 'f', 3, 64))
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "OPENBLAS_CORETYPE=") || strings.HasPrefix(kv, "OPENBLAS_L2_SIZE=") ||
-			strings.HasPrefix(kv, "OPENBLAS_NUM_THREADS=") {
-			continue
-		}
-		cmd.Env = append(cmd.Env, kv)
-	}
-	cmd.Env = append(cmd.Env, "OPENBLAS_NUM_THREADS="+strconv.Itoa(threads))
+	cmd.Env = peerEnv(threads)
 	cmd.Stdin = &in
 	cmd.Stderr = os.Stderr
 	data, err := cmd.Output()
@@ -223,6 +217,32 @@ func runPeer(python, script string, rows []row, threads int, minTime time.Durati
 		return nil, fmt.Errorf("peer %s %s failed: %w (is python3-numpy installed?)", python, script, err)
 	}
 	return parseRows(data)
+}
+
+// peerEnv returns this process's environment for the peer at the given
+// OpenBLAS thread count, without OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE.
+func peerEnv(threads int) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "OPENBLAS_CORETYPE=") || strings.HasPrefix(kv, "OPENBLAS_L2_SIZE=") ||
+			strings.HasPrefix(kv, "OPENBLAS_NUM_THREADS=") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "OPENBLAS_NUM_THREADS="+strconv.Itoa(threads))
+}
+
+// peerCore returns the kernel set that OpenBLAS picks in the peer's
+// environment, as the peer script reports it.
+func peerCore(python, script string) string {
+	cmd := exec.Command(python, script, "--core")
+	cmd.Env = peerEnv(1)
+	out, err := cmd.Output()
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(out))
 }
 
 func parseRows(data []byte) ([]row, error) {
@@ -246,16 +266,16 @@ func parseRows(data []byte) ([]row, error) {
 
 // render returns the Markdown between the markers: how the table was made
 // and one line per (shape, kernel, threads) with the OpenBLAS ratio.
-func render(order []row, best map[resultKey]float64, args []string, python string,
+func render(order []row, best map[resultKey]float64, args []string, python, core string,
 	rounds int, load string) string {
 	var b strings.Builder
 	fmt.Fprintln(&b, beginMarker)
 	fmt.Fprintf(&b, "Measured %s on %s (%d cores), Go %s; peer: numpy %s with OpenBLAS "+
-		"through %s, OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset. "+
+		"through %s, OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset; OpenBLAS kernels: %s. "+
 		"Each shape ran on goushi and then on the peer, in %d rounds; "+
 		"each row is the best call over all rounds. Load average (1 min): %s.\n\n",
 		time.Now().UTC().Format("2006-01-02"), cpuModel(), runtime.NumCPU(),
-		strings.TrimPrefix(runtime.Version(), "go"), numpyVersion(python), python, rounds, load)
+		strings.TrimPrefix(runtime.Version(), "go"), numpyVersion(python), python, core, rounds, load)
 	fmt.Fprintf(&b, "Command: `go run ./bench/matmul` (goushi side: `goushi %s`)\n\n",
 		strings.Join(args, " "))
 	fmt.Fprintln(&b, "| shape | batch | m | n | k | op | kernel | threads | goushi GFLOP/s | OpenBLAS GFLOP/s | ratio |")

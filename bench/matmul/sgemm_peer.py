@@ -45,10 +45,35 @@ def best_gflops(batch, m, n, k, op, min_time):
     return 2.0 * batch * m * n * k / best / 1e9
 
 
+def openblas_core():
+    """Return the kernel set OpenBLAS chose at load time, such as
+    "Cooperlake" (AVX-512) or "Haswell" (AVX2), and its version, from the
+    BLAS library numpy loaded."""
+    import ctypes
+
+    with open("/proc/self/maps") as f:
+        paths = sorted({l.split()[-1] for l in f if "openblas" in l.lower()})
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+            core, config = lib.openblas_get_corename, lib.openblas_get_config
+        except (OSError, AttributeError):
+            continue
+        core.restype = config.restype = ctypes.c_char_p
+        version = config().decode().split()[1]
+        return "%s (OpenBLAS %s)" % (core().decode(), version)
+    return "unknown (no OpenBLAS library loaded)"
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--min-time", type=float, default=0.3, help="seconds per shape")
+    p.add_argument("--core", action="store_true",
+                   help="print the OpenBLAS kernel set numpy uses and exit")
     args = p.parse_args()
+    if args.core:
+        print(openblas_core())
+        return
     for line in sys.stdin:
         if not line.strip():
             continue
