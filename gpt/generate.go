@@ -56,8 +56,8 @@ const slideKeep = 0.75
 // generated ids (without <|endoftext|>), cut before the stop string.
 //
 // Each new token is computed from a copy of the weight matrices in
-// opts.Weights, made per call so that it matches the current weights; the
-// prompt always uses the float32 weights. With the default half-precision
+// opts.Weights. The copy is made per call, so it matches the current
+// weights. The prompt always uses the float32 weights. With the default half-precision
 // copy the logits differ from a float32 forward pass by about 1e-3 of
 // their scale, which can change a greedy choice between tokens whose
 // logits are that close.

@@ -9,8 +9,9 @@ import (
 )
 
 // inferLayer holds flat views of one block's parameters for the tape-free
-// inference path. The views alias the model's tensors, so training steps
-// taken after the views were made are seen by the next forward pass.
+// inference path. The views alias the model's tensors, so prefill sees
+// training steps taken after the views were made. Single-token steps read
+// the copies that newInferer makes, except in float32.
 type inferLayer struct {
 	ln1W, ln1B   []float32 // (C)
 	attnW, attnB []float32 // (3C, C), (3C): rows q, k, v
@@ -73,6 +74,7 @@ func newInferer(m *Model, maxRows int, p Precision) *inferer {
 		lnFB:    m.lnF.Bias.Value.Data,
 	}
 	s.scale = float32(1 / math.Sqrt(float64(s.hd)))
+
 	for _, b := range m.blocks {
 		s.layers = append(s.layers, inferLayer{
 			ln1W: b.LN1.Weight.Value.Data, ln1B: b.LN1.Bias.Value.Data,
@@ -83,6 +85,7 @@ func newInferer(m *Model, maxRows int, p Precision) *inferer {
 			outW: b.MLP.CProj.Weight.Value.Data, outB: b.MLP.CProj.Bias.Value.Data,
 		})
 	}
+
 	per := maxRows * cfg.ContextLen * cfg.Embd
 	for range m.blocks {
 		s.kCache = append(s.kCache, make([]float32, per))
@@ -92,6 +95,7 @@ func newInferer(m *Model, maxRows int, p Precision) *inferer {
 	s.logits = make([]float32, maxRows*cfg.VocabSize)
 	s.scores = make([]float32, maxRows*s.H*cfg.ContextLen)
 	s.grow(maxRows)
+
 	s.makeDecodeWeights(p.resolve())
 	s.team = newTeam(s.work)
 	return s

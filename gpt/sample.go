@@ -190,8 +190,8 @@ func (s *sampler) penalize(recent []int) {
 
 // filter applies top-k, top-p and min-p to s.p and returns the number of
 // kept candidates, which it leaves in s.cand[:keep], most likely first. It
-// returns 0 when no filter is on: every id is a candidate and s.cand is not
-// filled.
+// returns 0 when no filter is on, because then every id is a candidate, and
+// leaves s.cand unfilled.
 func (s *sampler) filter() int {
 	o := s.opts
 	topK := o.TopK > 0 && o.TopK < s.V

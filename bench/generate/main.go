@@ -1,7 +1,7 @@
 // Command generate measures `goushi bench generate` beside the PyTorch
-// generation script (batch 1, KV cache, greedy) on the same model shapes,
-// alternating the two in rounds so that other load on the machine hits
-// both alike, and prints a Markdown table with the ratios.
+// generation script (batch 1, KV cache, greedy) on the same model shapes
+// and prints a Markdown table with the ratios. It alternates the two in
+// rounds, so that other load on the machine hits both alike.
 //
 // PyTorch runs at 1 and 2 intra-op threads, each with the same number of
 // OpenBLAS threads, and the best of those settings and rounds is its
