@@ -24,6 +24,10 @@ const fileMagic = "goushi-bpe"
 // header cannot make it allocate without limit.
 const maxFileMerges = 1 << 24
 
+// maxFileBytes bounds the size of a file that Read accepts. A file with
+// maxFileMerges merges of two 8-digit ids is about 300 MB.
+const maxFileBytes = 512 << 20
+
 // WriteTo writes t in the tokenizer file format, version 1, a UTF-8 text
 // file of lines ending in "\n":
 //
@@ -56,13 +60,39 @@ func (t *Tokenizer) WriteTo(w io.Writer) (int64, error) {
 	return int64(n), err
 }
 
-// Read parses a tokenizer file written by WriteTo.
+// Read parses a tokenizer file written by WriteTo. It rejects input that
+// does not start with the magic after reading only that far, and input
+// larger than 512 MiB.
 func Read(r io.Reader) (*Tokenizer, error) {
-	data, err := io.ReadAll(r)
+	data, err := readFile(r)
+	if err != nil {
+		return nil, err
+	}
+	return parseFile(data)
+}
+
+// readFile reads a whole tokenizer file. It checks the magic before it
+// reads on and stops after maxFileBytes, so a large file of another kind
+// fails fast and is never read into memory.
+func readFile(r io.Reader) ([]byte, error) {
+	magic := fileMagic + " "
+	data := make([]byte, len(magic))
+	n, err := io.ReadFull(r, data)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, fmt.Errorf("bpe: read tokenizer: %w", err)
+	}
+	if string(data[:n]) != magic {
+		return nil, fmt.Errorf("bpe: not a tokenizer file: it does not start with %q", magic)
+	}
+	rest, err := io.ReadAll(io.LimitReader(r, maxFileBytes-int64(n)+1))
 	if err != nil {
 		return nil, fmt.Errorf("bpe: read tokenizer: %w", err)
 	}
-	return parseFile(data)
+	if n+len(rest) > maxFileBytes {
+		return nil, fmt.Errorf("bpe: tokenizer file is larger than %d MiB; "+
+			"no valid tokenizer file is that large", maxFileBytes>>20)
+	}
+	return append(data, rest...), nil
 }
 
 func parseFile(data []byte) (*Tokenizer, error) {
@@ -76,7 +106,7 @@ func parseFile(data []byte) (*Tokenizer, error) {
 	}
 	sc := bufio.NewScanner(bytes.NewReader(body))
 	sc.Buffer(make([]byte, 0, 1<<16), 1<<20)
-	line := 0
+	line, consumed := 0, 0
 	next := func() (string, error) {
 		if !sc.Scan() {
 			if err := sc.Err(); err != nil {
@@ -85,6 +115,7 @@ func parseFile(data []byte) (*Tokenizer, error) {
 			return "", fmt.Errorf("bpe: file ends early at line %d", line+1)
 		}
 		line++
+		consumed += len(sc.Bytes()) + 1
 		return sc.Text(), nil
 	}
 	bad := func(format string, args ...any) error {
@@ -108,6 +139,12 @@ func parseFile(data []byte) (*Tokenizer, error) {
 	numMerges, err := readCount(next, "merges", maxFileMerges)
 	if err != nil {
 		return nil, bad("%v", err)
+	}
+	// A merge line takes at least 4 bytes ("1 2\n"), so a count that the
+	// file cannot hold is rejected before the merges are allocated.
+	if left := (len(body) - consumed) / 4; numMerges > left {
+		return nil, bad("%d merges announced, but the rest of the file holds at most %d",
+			numMerges, left)
 	}
 	merges := make([][2]int32, numMerges)
 	for i := range merges {
@@ -204,11 +241,12 @@ func (t *Tokenizer) Save(path string) error {
 
 // Load reads a tokenizer file written by Save. Its errors name the path.
 func Load(path string) (*Tokenizer, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("bpe: load tokenizer: %w", err)
 	}
-	t, err := parseFile(data)
+	defer f.Close()
+	t, err := Read(f)
 	if err != nil {
 		return nil, fmt.Errorf("load tokenizer %s: %w", path, err)
 	}

@@ -94,18 +94,28 @@ func TestLoadRejectsBadFiles(t *testing.T) {
 			`gives the bytes "ab" of token 256 again`},
 		{"bad merge line", withCRC("goushi-bpe 1\nmerges 1\n97\nspecials 0\n"),
 			`line 3: invalid merge "97"`},
-		{"short merges", withCRC("goushi-bpe 1\nmerges 3\n97 98\n"), "file ends early"},
+		{"short merges", withCRC("goushi-bpe 1\nmerges 2\n00097 00098\n"),
+			"file ends early at line 4"},
 		{"extra line", withCRC("goushi-bpe 1\nmerges 0\nspecials 0\nmore\n"),
 			`unexpected line "more"`},
 		{"bad special", withCRC("goushi-bpe 1\nmerges 0\nspecials 1\n<|x|>\n"),
 			"invalid special <|x|>"},
 		{"huge count", withCRC("goushi-bpe 1\nmerges 99999999999\n"), `invalid line "merges`},
+		// The 17 bytes after the count line hold at most 4 merge lines.
+		{"count beyond file", withCRC("goushi-bpe 1\nmerges 16000000\n97 98\nspecials 0\n"),
+			"line 2: 16000000 merges announced, but the rest of the file holds at most 4"},
+		{"empty file", "", "not a tokenizer file"},
+		{"directory", "", "is a directory"},
 	}
 	dir := t.TempDir()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_"))
-			if err := os.WriteFile(path, []byte(tc.file), 0o644); err != nil {
+			if tc.name == "directory" {
+				if err := os.Mkdir(path, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			} else if err := os.WriteFile(path, []byte(tc.file), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			_, err := Load(path)
@@ -123,6 +133,25 @@ func TestLoadRejectsBadFiles(t *testing.T) {
 	if _, err := Load(filepath.Join(dir, "absent.bpe")); err == nil ||
 		!strings.Contains(err.Error(), "absent.bpe") {
 		t.Errorf("Load of a missing file: error %v, want one naming it", err)
+	}
+}
+
+// endlessReader is a reader that repeats its byte forever.
+type endlessReader byte
+
+func (r endlessReader) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(r)
+	}
+	return len(p), nil
+}
+
+func TestReadStopsEarlyOnOtherData(t *testing.T) {
+	// Read must look at the magic before it reads on: reading an endless
+	// stream to the end would never return.
+	_, err := Read(endlessReader('x'))
+	if err == nil || !strings.Contains(err.Error(), "not a tokenizer file") {
+		t.Errorf("Read of endless text: error %v, want \"not a tokenizer file\"", err)
 	}
 }
 
