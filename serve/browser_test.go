@@ -3,6 +3,7 @@ package serve
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"iter"
 	"net/http"
@@ -49,6 +50,9 @@ type pacedGenerator struct {
 	Generator
 	delay time.Duration
 	hold  chan struct{} // the first generation waits on it; nil waits for nothing
+	// failPrompt makes a generation for this prompt fail after its
+	// first event; "" fails none.
+	failPrompt string
 
 	mu      sync.Mutex
 	calls   int
@@ -92,6 +96,10 @@ func (g *pacedGenerator) Generate(ctx context.Context, prompt string,
 			if !yield(ev, err) {
 				return
 			}
+			if g.failPrompt != "" && prompt == g.failPrompt {
+				yield(Event{}, errors.New("the test generator failed"))
+				return
+			}
 			select {
 			case <-time.After(g.delay):
 			case <-ctx.Done():
@@ -129,7 +137,7 @@ func TestBrowser(t *testing.T) {
 		}
 	}
 	gen := &pacedGenerator{Generator: base, delay: 60 * time.Millisecond,
-		hold: make(chan struct{}), cancel: make(chan struct{})}
+		hold: make(chan struct{}), cancel: make(chan struct{}), failPrompt: "出错吧"}
 	srv := New(gen, card, Options{Concurrency: 1, MaxQueue: 4, Logger: discardLogger()})
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
@@ -340,6 +348,12 @@ func TestBrowser(t *testing.T) {
 	click("#generate")
 	waitFor("the error shows", `document.getElementById("status").className === "error"`)
 	assert.Contains(t, text("#status"), "prompt has 5000 characters")
+
+	// A generation that fails mid-stream shows the server's message.
+	eval(`document.getElementById("prompt").value = `+quote(gen.failPrompt), nil)
+	click("#generate")
+	waitFor("the failure shows", `document.getElementById("status").className === "error"`)
+	assert.Equal(t, "出错了：generation failed: the test generator failed", text("#status"))
 	eval(`document.getElementById("prompt").value = `+quote(prompt), nil)
 
 	if path := os.Getenv("GOUSHI_SCREENSHOT"); path != "" {

@@ -25,6 +25,7 @@ const TEXT = {
     reasonStop: "遇到结束符", reasonLength: "达到长度上限",
     busy: (s) => `服务器繁忙，请 ${s} 秒后再试。`,
     errorPrefix: "出错了：", networkError: "连不上服务器：",
+    streamCut: "连接在生成结束前断开了。",
     emptyHistory: "还没有记录。",
     vocab: "词表大小", context: "上下文长度", layers: "层数", heads: "注意力头数",
     embd: "嵌入维度", params: "参数量", steps: "训练步数", tokensSeen: "训练 token 数",
@@ -53,6 +54,7 @@ const TEXT = {
     reasonStop: "end of text", reasonLength: "length limit",
     busy: (s) => `The server is busy; try again in ${s} s.`,
     errorPrefix: "Error: ", networkError: "Cannot reach the server: ",
+    streamCut: "The connection closed before the generation ended.",
     emptyHistory: "Nothing yet.",
     vocab: "Vocab size", context: "Context length", layers: "Layers", heads: "Heads",
     embd: "Embedding dim", params: "Parameters", steps: "Training steps",
@@ -187,7 +189,8 @@ async function generate(settings) {
       setStatus(t("stopped", running.tokens), "done");
     } else {
       entry.finish = "error";
-      setStatus(t("networkError") + err.message, "error");
+      const prefix = err.name === "ServerError" ? t("errorPrefix") : t("networkError");
+      setStatus(prefix + err.message, "error");
     }
   } finally {
     if (entry.text || entry.finish !== "error") saveHistory(entry);
@@ -236,10 +239,19 @@ async function readStream(stream, entry) {
       }
     }
   }
+  throw serverError(t("streamCut"));
+}
+
+// serverError is an error that the server reported or caused, as opposed
+// to a network failure.
+function serverError(message) {
+  const err = new Error(message);
+  err.name = "ServerError";
+  return err;
 }
 
 function onChunk(chunk, entry) {
-  if (chunk.error) throw new Error(chunk.error.message);
+  if (chunk.error) throw serverError(chunk.error.message);
   for (const choice of chunk.choices || []) {
     if (!running.started) {
       running.started = performance.now();
