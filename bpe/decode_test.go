@@ -27,27 +27,36 @@ func pushAll(tok *Tokenizer, ids []int) ([]string, string) {
 }
 
 func TestStreamHoldsSplitCharacter(t *testing.T) {
-	// 中 is E4 B8 AD. With the merge (E4, B8) = 256 it arrives in two
-	// tokens; with no merges, in three.
+	// 中 is E4 B8 AD. In every case the character must come out whole and
+	// once, in the Push of the token that holds its last byte.
 	cases := []struct {
 		name   string
 		merges [][2]int32
 		ids    []int
+		outs   []string
 	}{
-		{"two tokens", [][2]int32{{0xE4, 0xB8}}, []int{256, 0xAD}},
-		{"three tokens", nil, []int{0xE4, 0xB8, 0xAD}},
+		{"head pair then tail", [][2]int32{{0xE4, 0xB8}}, []int{256, 0xAD},
+			[]string{"", "中"}},
+		{"head then tail pair", [][2]int32{{0xB8, 0xAD}}, []int{0xE4, 256},
+			[]string{"", "中"}},
+		{"three tokens", nil, []int{0xE4, 0xB8, 0xAD}, []string{"", "", "中"}},
+		// "a" + E4 is one token and B8 AD + "b" another.
+		{"text around", [][2]int32{{'a', 0xE4}, {0xB8, 0xAD}, {257, 'b'}},
+			[]int{256, 258}, []string{"a", "中b"}},
+		// 文 is E6 96 87. Token 258 is "中" + E6 and token 261 is 96 87 + "文",
+		// so the first 文 is cut between them.
+		{"cut between characters", [][2]int32{{0xE4, 0xB8}, {256, 0xAD}, {257, 0xE6},
+			{0x96, 0x87}, {0xE6, 259}, {259, 260}}, []int{258, 261},
+			[]string{"中", "文文"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			tok := byteTokenizer(t, tc.merges...)
 			outs, rest := pushAll(tok, tc.ids)
-			for i, out := range outs[:len(outs)-1] {
-				if out != "" {
-					t.Errorf("Push %d = %q, want nothing before the last byte", i, out)
+			for i, out := range outs {
+				if out != tc.outs[i] {
+					t.Errorf("Push %d (id %d) = %q, want %q", i, tc.ids[i], out, tc.outs[i])
 				}
-			}
-			if last := outs[len(outs)-1]; last != "中" {
-				t.Errorf("last Push = %q, want %q", last, "中")
 			}
 			if rest != "" {
 				t.Errorf("Flush = %q, want nothing", rest)
