@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -69,7 +70,7 @@ func cmdServe(args []string) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ck, err := gpt.LoadCheckpoint(*checkpoint)
 	if err != nil {
-		return fmt.Errorf("%w; pass --checkpoint a directory written by goushi train", err)
+		return fmt.Errorf("%w; %s", err, checkpointHint(*checkpoint))
 	}
 	gen, card := serve.FromCheckpoint(ck)
 	srv := serve.New(gen, card, serve.Options{
@@ -100,6 +101,19 @@ func cmdServe(args []string) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// checkpointHint says what to pass as --checkpoint after dir failed to
+// load. A training run's folder holds its checkpoints in subfolders.
+func checkpointHint(dir string) string {
+	for _, sub := range []string{"best", "latest"} {
+		p := filepath.Join(dir, sub)
+		if _, err := os.Stat(filepath.Join(p, gpt.ConfigFile)); err == nil {
+			return fmt.Sprintf("%s looks like a training run; pass --checkpoint %s", dir, p)
+		}
+	}
+	return "pass --checkpoint a checkpoint directory written by goushi train, " +
+		"such as runs/NAME/best"
 }
 
 // isLoopback reports whether addr listens only on a loopback interface.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -101,6 +102,15 @@ func TestServeCommand(t *testing.T) {
 }
 
 func TestServeFlagErrors(t *testing.T) {
+	// A training run's folder, with a checkpoint in best/.
+	run := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(run, "best"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(run, "best", gpt.ConfigFile), []byte("{}"),
+		0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		args []string
 		want string
@@ -110,6 +120,8 @@ func TestServeFlagErrors(t *testing.T) {
 		{[]string{"--checkpoint", "x", "--max-body", "10"}, "--max-body 10 is invalid"},
 		{[]string{"--checkpoint", "x", "extra"}, `unexpected argument "extra"`},
 		{[]string{"--checkpoint", filepath.Join(t.TempDir(), "none")}, "pass --checkpoint"},
+		{[]string{"--checkpoint", run}, "looks like a training run; pass --checkpoint " +
+			filepath.Join(run, "best")},
 	}
 	for _, tc := range tests {
 		err := cmdServe(tc.args)
