@@ -347,3 +347,74 @@ q8reduce:
 q8done:
 	VZEROUPPER
 	RET
+
+// Constants of expSumAVX512: log2(e), ln 2, the clamp of x·log2(e), the
+// Taylor coefficients 1/2 to 1/720 of e^y, and 1.
+DATA expconst<>+0(SB)/4, $0x3fb8aa3b
+DATA expconst<>+4(SB)/4, $0x3f317218
+DATA expconst<>+8(SB)/4, $0xc3160000
+DATA expconst<>+12(SB)/4, $0x3f000000
+DATA expconst<>+16(SB)/4, $0x3e2aaaab
+DATA expconst<>+20(SB)/4, $0x3d2aaaab
+DATA expconst<>+24(SB)/4, $0x3c088889
+DATA expconst<>+28(SB)/4, $0x3ab60b61
+DATA expconst<>+32(SB)/4, $0x3f800000
+GLOBL expconst<>(SB), RODATA|NOPTR, $36
+
+// func expSumAVX512(n int, x *float32, shift, scale float32) float32
+// x[i] = e^((x[i]-shift)·scale) for i < n, and returns their sum;
+// n%16 == 0. The exponent t = (x-shift)·scale·log2(e) is clamped at -150,
+// split into its nearest integer m and a rest f, and e^(f·ln 2) from its
+// degree-6 Taylor series is scaled by 2^m with VSCALEFPS, which returns 0
+// for results below the float32 range.
+TEXT ·expSumAVX512(SB), NOSPLIT, $0-28
+	MOVQ n+0(FP), CX
+	MOVQ x+8(FP), SI
+	VBROADCASTSS shift+16(FP), Z20
+	VBROADCASTSS scale+20(FP), Z21
+	VBROADCASTSS expconst<>+0(SB), Z22
+	VBROADCASTSS expconst<>+4(SB), Z23
+	VBROADCASTSS expconst<>+8(SB), Z24
+	VBROADCASTSS expconst<>+12(SB), Z26
+	VBROADCASTSS expconst<>+16(SB), Z27
+	VBROADCASTSS expconst<>+20(SB), Z28
+	VBROADCASTSS expconst<>+24(SB), Z29
+	VBROADCASTSS expconst<>+28(SB), Z30
+	VBROADCASTSS expconst<>+32(SB), Z31
+	VPXORD Z0, Z0, Z0
+	XORQ AX, AX
+
+exploop:
+	CMPQ AX, CX
+	JGE expdone
+	VMOVUPS (SI)(AX*4), Z1
+	VSUBPS Z20, Z1, Z1
+	VMULPS Z21, Z1, Z1
+	VMULPS Z22, Z1, Z1
+	VMAXPS Z24, Z1, Z1
+	VRNDSCALEPS $0, Z1, Z2
+	VSUBPS Z2, Z1, Z1
+	VMULPS Z23, Z1, Z1
+	VMOVAPS Z30, Z3
+	VFMADD213PS Z29, Z1, Z3
+	VFMADD213PS Z28, Z1, Z3
+	VFMADD213PS Z27, Z1, Z3
+	VFMADD213PS Z26, Z1, Z3
+	VFMADD213PS Z31, Z1, Z3
+	VFMADD213PS Z31, Z1, Z3
+	VSCALEFPS Z2, Z3, Z3
+	VMOVUPS Z3, (SI)(AX*4)
+	VADDPS Z3, Z0, Z0
+	ADDQ $16, AX
+	JMP exploop
+
+expdone:
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET

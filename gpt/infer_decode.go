@@ -250,13 +250,7 @@ func softmaxScaled(p []float32, scale float32) {
 	for _, v := range p {
 		m = max(m, v)
 	}
-	var sum float32
-	for i, v := range p {
-		e := expf((v - m) * scale)
-		p[i] = e
-		sum += e
-	}
-	inv := 1 / sum
+	inv := 1 / expSum(p, m, scale)
 	for i := range p {
 		p[i] *= inv
 	}

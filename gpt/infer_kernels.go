@@ -132,6 +132,25 @@ func mix(p, v, y []float32, n, hd int) {
 	}
 }
 
+// expSum sets x[i] = e^((x[i]-shift)·scale), as expf computes it, and
+// returns the sum of the results.
+func expSum(x []float32, shift, scale float32) float32 {
+	var sum float32
+	n16 := 0
+	if useAsm {
+		n16 = len(x) &^ 15
+		if n16 > 0 {
+			sum = expSumAVX512(n16, &x[0], shift, scale)
+		}
+	}
+	for i := n16; i < len(x); i++ {
+		e := expf((x[i] - shift) * scale)
+		x[i] = e
+		sum += e
+	}
+	return sum
+}
+
 // toHalf rounds src to half precision into dst, nearest even, as the
 // F16C instruction VCVTPS2PH does.
 func toHalf(dst []uint16, src []float32) {

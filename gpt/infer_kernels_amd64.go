@@ -23,3 +23,6 @@ func toHalfAVX512(n int, src *float32, dst *uint16)
 
 //go:noescape
 func gemvQ8AVX512(k, n int, x *float32, w *int8, scale *float32, out *float32)
+
+//go:noescape
+func expSumAVX512(n int, x *float32, shift, scale float32) float32

@@ -313,17 +313,12 @@ func (s *sampler) alternatives(dst []int, n int) []int {
 // softmaxTemp sets p to softmax(z / temp). The maximum is subtracted before
 // dividing, so every exponent is at most 0 and no temperature above 0
 // overflows; the largest logit always gets exp(0) = 1, so the sum is never
-// 0. expf flushes exponents below -87 to 0, probabilities under 1e-38.
+// 0. Probabilities below about 1e-38 may flush to 0.
 func softmaxTemp(p, z []float32, temp float32) {
 	zmax := z[argmax(z)]
-	inv := 1 / temp
-	var sum float64
-	for i, v := range z {
-		e := expf((v - zmax) * inv)
-		p[i] = e
-		sum += float64(e)
-	}
-	scale := float32(1 / sum)
+	copy(p, z)
+	sum := expSum(p, zmax, 1/temp)
+	scale := 1 / sum
 	for i := range p {
 		p[i] *= scale
 	}
