@@ -86,16 +86,18 @@ func (t *Tokenizer) EncodeWithSpecials(text string, allowed []string) []int {
 		}
 	}
 	var out []int
-	for len(text) > 0 {
-		at, n := findSpecial(text, names)
+	f := newSpecialFinder(text, names)
+	from := 0
+	for {
+		at, n := f.find(from)
 		if at < 0 {
 			break
 		}
-		out = append(out, t.Encode(text[:at])...)
+		out = append(out, t.Encode(text[from:at])...)
 		out = append(out, t.special[text[at:at+n]])
-		text = text[at+n:]
+		from = at + n
 	}
-	return append(out, t.Encode(text)...)
+	return append(out, t.Encode(text[from:])...)
 }
 
 // EncodeBatch encodes each text like Encode, spread over GOMAXPROCS

@@ -217,33 +217,61 @@ func cutSpecials(text string, specials []string) []string {
 		return []string{text}
 	}
 	var out []string
+	f := newSpecialFinder(text, specials)
+	from := 0
 	for {
-		at, n := findSpecial(text, specials)
+		at, n := f.find(from)
 		if at < 0 {
 			break
 		}
-		if at > 0 {
-			out = append(out, text[:at])
+		if at > from {
+			out = append(out, text[from:at])
 		}
-		text = text[at+n:]
+		from = at + n
 	}
-	if len(text) > 0 {
-		out = append(out, text)
+	if from < len(text) {
+		out = append(out, text[from:])
 	}
 	return out
 }
 
-// findSpecial returns the offset and length of the leftmost special in
-// text (the longest one when several start there), or -1.
-func findSpecial(text string, specials []string) (int, int) {
+// specialFinder finds the specials in a text from left to right. It keeps
+// the next offset of each special, so each special's search only moves
+// forward. A fresh search for every special at every cut would be
+// quadratic in a text where one special is frequent and another absent.
+type specialFinder struct {
+	text     string
+	specials []string
+	next     []int // offset of each special's next occurrence, -1: none, -2: not searched
+}
+
+func newSpecialFinder(text string, specials []string) *specialFinder {
+	next := make([]int, len(specials))
+	for i := range next {
+		next[i] = -2
+	}
+	return &specialFinder{text, specials, next}
+}
+
+// find returns the offset and length of the leftmost special at or after
+// offset from (the longest one when several start there), or -1. The
+// offsets from of successive calls must not decrease.
+func (f *specialFinder) find(from int) (int, int) {
 	best, bestLen := -1, 0
-	for _, s := range specials {
-		i := strings.Index(text, s)
-		if i < 0 {
+	for i, s := range f.specials {
+		at := f.next[i]
+		if at == -2 || (at >= 0 && at < from) {
+			at = strings.Index(f.text[from:], s)
+			if at >= 0 {
+				at += from
+			}
+			f.next[i] = at
+		}
+		if at < 0 {
 			continue
 		}
-		if best < 0 || i < best || (i == best && len(s) > bestLen) {
-			best, bestLen = i, len(s)
+		if best < 0 || at < best || (at == best && len(s) > bestLen) {
+			best, bestLen = at, len(s)
 		}
 	}
 	return best, bestLen

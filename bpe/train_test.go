@@ -274,6 +274,38 @@ func TestTrainTokensHaveDistinctBytes(t *testing.T) {
 	}
 }
 
+func TestCutSpecialsLeftmostLongest(t *testing.T) {
+	// Specials that overlap and share prefixes: at each point the leftmost
+	// occurrence is cut, the longest one when several start there.
+	specials := []string{"<a>", "<a>b", "a><", "zz"}
+	cases := []struct {
+		text string
+		want []string
+	}{
+		{"", nil},
+		{"plain", []string{"plain"}},
+		{"<a>", nil},
+		{"x<a>y", []string{"x", "y"}},
+		{"x<a>by", []string{"x", "y"}},
+		{"xa><a>y", []string{"x", "a>y"}},
+		{"<a><a>b<a>", nil},
+		{"1<a>2<a>b3zz4<a>", []string{"1", "2", "3", "4"}},
+	}
+	for _, tc := range cases {
+		if got := cutSpecials(tc.text, specials); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("cutSpecials(%q) = %q, want %q", tc.text, got, tc.want)
+		}
+	}
+
+	// One frequent special and one that never occurs: a fresh search for
+	// each special at each cut would make this quadratic.
+	text := strings.Repeat("春眠不觉晓"+EndOfText, 20_000)
+	got := cutSpecials(text, []string{EndOfText, "<|style:absent|>"})
+	if len(got) != 20_000 || got[0] != "春眠不觉晓" || got[19_999] != "春眠不觉晓" {
+		t.Errorf("cut %d parts, first %q; want 20000 parts of 春眠不觉晓", len(got), got[0])
+	}
+}
+
 func TestTrainSpecialsAreCutOut(t *testing.T) {
 	doc := strings.Repeat("你好"+EndOfText, 50)
 	tok, err := Train([]string{doc}, TrainOptions{VocabSize: 400, Specials: []string{EndOfText}})
