@@ -29,7 +29,7 @@ var chromiumNames = []string{"chromium", "chromium-browser", "google-chrome",
 	"google-chrome-stable"}
 
 // findChromium returns the path of a Chromium binary: $GOUSHI_CHROMIUM if
-// set, else the first of chromiumNames on $PATH.
+// set, else the first of chromiumNames on $PATH, else debianChromium.
 func findChromium() string {
 	if p := os.Getenv("GOUSHI_CHROMIUM"); p != "" {
 		return p
@@ -39,8 +39,14 @@ func findChromium() string {
 			return p
 		}
 	}
+	// Debian's package, in case $PATH leaves out /usr/bin.
+	if _, err := os.Stat(debianChromium); err == nil {
+		return debianChromium
+	}
 	return ""
 }
+
+const debianChromium = "/usr/bin/chromium"
 
 // pacedGenerator slows a real generator down to a fixed delay per token,
 // so that a browser can watch the text stream in and press Stop, and can
@@ -119,9 +125,9 @@ func (g *pacedGenerator) Generate(ctx context.Context, prompt string,
 func TestBrowser(t *testing.T) {
 	chromium := findChromium()
 	if chromium == "" {
-		t.Skipf("no Chromium binary found (looked for $GOUSHI_CHROMIUM and %s on $PATH); "+
-			"install Debian's chromium package to run the browser test",
-			strings.Join(chromiumNames, ", "))
+		t.Skipf("no Chromium binary found (looked for $GOUSHI_CHROMIUM, %s on $PATH "+
+			"and %s); install Debian's chromium package to run the browser test",
+			strings.Join(chromiumNames, ", "), debianChromium)
 	}
 
 	var base Generator
