@@ -130,9 +130,19 @@ func TestEncodeLongPieceMatchesShort(t *testing.T) {
 }
 
 func TestEncodeHugePieces(t *testing.T) {
-	// One pre-token of 100,000 Han characters and one of 1,000,000 '^':
-	// the heap path keeps these O(n log n) and free of recursion.
-	tok := sampleTokenizer(t)
+	// One pre-token of 100,000 Han characters and one of 1,000,000 '^'.
+	// The vocabulary merges runs of both into tokens of up to 32
+	// characters (a pair of 32-runs occurs only once), so encoding does
+	// about a million merges. The heap path keeps that O(n log n) and
+	// free of recursion, where the short-piece scan would be O(n²).
+	var docs []string
+	for n := 1; n <= 64; n++ {
+		docs = append(docs, strings.Repeat("^", n), strings.Repeat("月", n))
+	}
+	tok, err := Train(docs, TrainOptions{VocabSize: 400})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, text := range []string{strings.Repeat("月", 100_000), strings.Repeat("^", 1_000_000)} {
 		if len(PreTokenize(text)) != 1 {
 			t.Fatalf("%d-byte test text is not one pre-token", len(text))
@@ -141,9 +151,13 @@ func TestEncodeHugePieces(t *testing.T) {
 		if got := tok.Decode(ids); !bytes.Equal(got, []byte(text)) {
 			t.Fatalf("round trip of a %d-byte piece failed", len(text))
 		}
+		if len(ids) > len(text)/32 {
+			t.Errorf("%d bytes of %q encode to %d ids; want at most %d from the run merges",
+				len(text), text[:3], len(ids), len(text)/32)
+		}
 	}
 	// The same pieces at a size the textbook encoder can still handle.
-	for _, text := range []string{strings.Repeat("中", 3000), strings.Repeat("^", 5000)} {
+	for _, text := range []string{strings.Repeat("月", 3000), strings.Repeat("^", 5000)} {
 		if got, want := tok.Encode(text), referenceEncode(tok, text); !slices.Equal(got, want) {
 			t.Errorf("Encode of %d bytes of %q differs from the reference", len(text), text[:3])
 		}
