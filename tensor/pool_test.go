@@ -55,3 +55,34 @@ func TestParallelNested(t *testing.T) {
 		t.Fatalf("nested total = %d, want 400", got)
 	}
 }
+
+// TestParallelKernelsConcurrentRace runs parallel elementwise kernels and
+// products from several goroutines at once, so that recycled pool jobs and
+// buffers pass between calls; under -race it checks that a job is not
+// reused while a helper still holds it.
+func TestParallelKernelsConcurrentRace(t *testing.T) {
+	const n = 3 * opGrain
+	done := make(chan bool)
+	for g := 0; g < 3; g++ {
+		go func(g int) {
+			defer func() { done <- true }()
+			a, b, d := make([]float32, n), make([]float32, n), make([]float32, n)
+			for i := range a {
+				a[i], b[i] = float32(i%7), float32(g)
+			}
+			for iter := 0; iter < 20; iter++ {
+				Add(d, a, b)
+				Scale(d, 2)
+				for i := 0; i < n; i += 997 {
+					if want := 2 * (float32(i%7) + float32(g)); d[i] != want {
+						t.Errorf("goroutine %d: d[%d] = %v, want %v", g, i, d[i], want)
+						return
+					}
+				}
+			}
+		}(g)
+	}
+	for g := 0; g < 3; g++ {
+		<-done
+	}
+}
