@@ -30,6 +30,10 @@ type TrainOptions struct {
 	// afresh. A resumed run keeps the saved run's data and optimizer
 	// settings and its number of steps, unless Steps is set.
 	Resume string
+	// InitFrom is a checkpoint directory whose weights, config and
+	// tokenizer start the run, with a fresh optimizer, schedule and data
+	// order, such as one that 'goushi import hf' wrote. It excludes Resume.
+	InitFrom string
 
 	// Steps is the number of optimizer steps the schedule spans. When it is
 	// 0, Duration sets it from the measured speed, so that the run,
@@ -194,14 +198,32 @@ func NewTrainer(opts TrainOptions) (*Trainer, error) {
 			"set --steps or --time")
 	}
 
-	var resumed *Checkpoint
+	if opts.Resume != "" && opts.InitFrom != "" {
+		return nil, fmt.Errorf("train: --resume %s and --init-from %s exclude each other; "+
+			"resume continues a run, init-from starts a new one from the weights",
+			opts.Resume, opts.InitFrom)
+	}
+	var resumed, initial *Checkpoint
 	if opts.Resume != "" {
 		ck, err := LoadCheckpoint(opts.Resume)
 		if err != nil {
 			return nil, fmt.Errorf("train: resume: %w", err)
 		}
+		opt := filepath.Join(ck.Dir, OptimizerFile)
+		if _, err := os.Stat(opt); errNotExist(err) {
+			return nil, fmt.Errorf("train: resume: %s is missing, so %s cannot continue "+
+				"bit for bit (an imported checkpoint has no optimizer state); start a new "+
+				"run from its weights with --init-from %s", opt, ck.Dir, ck.Dir)
+		}
 		resumed = ck
 		tr.applyResumedFlags(ck.State.Flags)
+	}
+	if opts.InitFrom != "" {
+		ck, err := LoadCheckpoint(opts.InitFrom)
+		if err != nil {
+			return nil, fmt.Errorf("train: init-from: %w", err)
+		}
+		initial = ck
 	}
 
 	c, err := corpus.Load(tr.opts.Corpus)
@@ -214,7 +236,7 @@ func NewTrainer(opts TrainOptions) (*Trainer, error) {
 		return nil, fmt.Errorf("train: corpus %q has no training documents", tr.opts.Corpus)
 	}
 
-	if err := tr.setupModel(resumed, c.Styles(), trainDocs); err != nil {
+	if err := tr.setupModel(resumed, initial, c.Styles(), trainDocs); err != nil {
 		return nil, err
 	}
 	if err := tr.encodeSplits(trainDocs, valDocs); err != nil {
@@ -277,7 +299,8 @@ func splitForTraining(c *corpus.Corpus) (train, val []corpus.Document) {
 	return train, val
 }
 
-func (tr *Trainer) setupModel(resumed *Checkpoint, styles []string, docs []corpus.Document) error {
+func (tr *Trainer) setupModel(resumed, initial *Checkpoint, styles []string,
+	docs []corpus.Document) error {
 	o := &tr.opts
 	if resumed != nil {
 		tr.Model, tr.Tok, tr.State = resumed.Model, resumed.Tokenizer, resumed.State
@@ -305,7 +328,16 @@ func (tr *Trainer) setupModel(resumed *Checkpoint, styles []string, docs []corpu
 
 	cfg := o.Model
 	cfg.Styles = append([]string(nil), styles...)
-	if o.Tokenizer != "" {
+	if initial != nil {
+		// The weights fix the dims and the tokenizer; only dropout is the
+		// run's own.
+		dropout := cfg.Dropout
+		cfg = initial.Model.Config
+		cfg.Dropout = dropout
+		tr.Tok = initial.Tokenizer
+		tr.log.Info("starting from weights", "checkpoint", initial.Dir,
+			"params", initial.Model.NumParams())
+	} else if o.Tokenizer != "" {
 		tok, err := bpe.Load(o.Tokenizer)
 		if err != nil {
 			return fmt.Errorf("train: %w", err)
@@ -339,6 +371,14 @@ func (tr *Trainer) setupModel(resumed *Checkpoint, styles []string, docs []corpu
 		return fmt.Errorf("train: %w", err)
 	}
 	tr.Model = New(cfg, o.Seed)
+	if initial != nil {
+		// A new model, rather than the loaded one, so the blocks take the
+		// run's dropout.
+		src := initial.Model.Params()
+		for i, p := range tr.Model.Params() {
+			copy(p.Value.Data, src[i].Value.Data)
+		}
+	}
 	tr.newOptimizer()
 	tr.State = TrainState{TotalSteps: o.Steps, Flags: RunFlags{
 		Corpus: o.Corpus, Seed: o.Seed, Batch: o.Batch, Accum: o.Accum, LR: o.LR,

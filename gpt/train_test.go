@@ -383,3 +383,84 @@ func TestSubStreamOffsets(t *testing.T) {
 			s.Len(), s.At(0), s.At(2))
 	}
 }
+
+func TestResumeWithoutOptimizerPointsToInitFrom(t *testing.T) {
+	corpusPath := writeTestCorpus(t, 60)
+	out := t.TempDir()
+	o := tinyTrainOptions(t, corpusPath, out, 20)
+	o.StopAt = 3
+	runTrainer(t, o)
+	ckDir := filepath.Join(out, stepDirName(3))
+	if err := os.Remove(filepath.Join(ckDir, OptimizerFile)); err != nil {
+		t.Fatal(err)
+	}
+
+	o = tinyTrainOptions(t, corpusPath, t.TempDir(), 0)
+	o.Resume = ckDir
+	_, err := NewTrainer(o)
+	if err == nil {
+		t.Fatal("resume succeeded without optimizer state")
+	}
+	for _, w := range []string{OptimizerFile, "--init-from " + ckDir} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not mention %q", err, w)
+		}
+	}
+}
+
+func TestInitFromTakesWeightsWithFreshOptimizer(t *testing.T) {
+	corpusPath := writeTestCorpus(t, 60)
+	out := t.TempDir()
+	o := tinyTrainOptions(t, corpusPath, out, 20)
+	o.StopAt = 3
+	runTrainer(t, o)
+	ckDir := filepath.Join(out, stepDirName(3))
+	if err := os.Remove(filepath.Join(ckDir, OptimizerFile)); err != nil {
+		t.Fatal(err)
+	}
+	ck, err := LoadCheckpoint(ckDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	o = tinyTrainOptions(t, corpusPath, t.TempDir(), 5)
+	o.InitFrom = ckDir
+	o.Model.Embd *= 2 // the checkpoint's dims win over the options'
+	o.Model.Dropout = 0
+	tr, err := NewTrainer(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	if tr.State.Step != 0 || tr.Opt.StepCount() != 0 {
+		t.Errorf("init-from starts at step %d, optimizer step %d; want 0 and 0",
+			tr.State.Step, tr.Opt.StepCount())
+	}
+	if tr.Model.Config.Embd != ck.Model.Config.Embd || tr.Model.Config.Dropout != 0 {
+		t.Errorf("config %+v, want the checkpoint's dims with dropout 0", tr.Model.Config)
+	}
+	if tr.Tok.VocabSize() != ck.Tokenizer.VocabSize() {
+		t.Errorf("tokenizer has %d ids, the checkpoint's %d", tr.Tok.VocabSize(),
+			ck.Tokenizer.VocabSize())
+	}
+	for _, p := range ck.Model.Params() {
+		got := tr.Model.Param(p.Name).Value.Data
+		for i, v := range p.Value.Data {
+			if math.Float32bits(got[i]) != math.Float32bits(v) {
+				t.Fatalf("%s[%d] = %v, the checkpoint holds %v", p.Name, i, got[i], v)
+			}
+		}
+	}
+	res, err := tr.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Step != 5 {
+		t.Errorf("run ended at step %d, want 5", res.Step)
+	}
+
+	o.Resume = ckDir
+	if _, err := NewTrainer(o); err == nil || !strings.Contains(err.Error(), "exclude") {
+		t.Errorf("--resume with --init-from gave %v, want an error", err)
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -40,6 +41,8 @@ Checkpoints go to --out (default runs/PRESET-YYYYMMDD-HHMMSS):
   latest        a link to the newest step-NNNNNN
   data/         the encoded training and validation tokens
 Ctrl-C saves a checkpoint and exits; --resume DIR continues bit for bit.
+--init-from DIR starts a new run from a checkpoint's weights and tokenizer,
+such as one that 'goushi import hf' wrote.
 
 Flags:`
 
@@ -91,6 +94,9 @@ func parseTrainFlags(args []string) (*trainFlags, error) {
 	fs.Uint64Var(&o.Seed, "seed", d.Seed, "seed of the weights, data order and dropout")
 	fs.StringVar(&o.Out, "out", "", "run directory (default runs/PRESET-YYYYMMDD-HHMMSS)")
 	fs.StringVar(&o.Resume, "resume", "", "checkpoint directory to continue from")
+	fs.StringVar(&o.InitFrom, "init-from", "", "checkpoint directory whose weights and "+
+		"tokenizer start a new run\n(fresh optimizer and schedule), such as one from "+
+		"'goushi import hf'")
 	fs.StringVar(&o.Tokenizer, "tokenizer", "", "tokenizer file to reuse instead of training one")
 	fs.IntVar(&o.EvalEvery, "eval-every", d.EvalEvery,
 		"steps between validation evaluations and checkpoints")
@@ -110,6 +116,24 @@ func parseTrainFlags(args []string) (*trainFlags, error) {
 		return nil, fmt.Errorf("unexpected argument %q; train takes only flags", fs.Arg(0))
 	}
 
+	if from := cmp.Or(o.Resume, o.InitFrom); from != "" {
+		// The checkpoint's config.json fixes the model; a dim flag would be
+		// ignored, so refuse it instead.
+		var bad string
+		fs.Visit(func(fl *flag.Flag) {
+			switch fl.Name {
+			case "preset", "vocab", "ctx", "layers", "heads", "embd", "tokenizer":
+				if bad == "" {
+					bad = "--" + fl.Name + " " + fl.Value.String()
+				}
+			}
+		})
+		if bad != "" {
+			return nil, fmt.Errorf("%s does not apply with a checkpoint: the model's dims and "+
+				"tokenizer come from %s; drop the flag, or train a new model without it",
+				bad, filepath.Join(from, gpt.ConfigFile))
+		}
+	}
 	cfg, err := gpt.Preset(f.preset)
 	if err != nil {
 		return nil, err

@@ -181,6 +181,8 @@ func TestTrainFlagErrors(t *testing.T) {
 		{[]string{"--time", "0s"}, "--time"},
 		{[]string{"--progress", "fancy"}, "fancy"},
 		{[]string{"extra"}, "extra"},
+		{[]string{"--resume", "runs/x/best", "--ctx", "512"}, "--ctx 512 does not apply"},
+		{[]string{"--init-from", "runs/x/best", "--preset", "tiny"}, "--preset tiny"},
 	}
 	for _, c := range cases {
 		_, err := parseTrainFlags(c.args)
