@@ -386,6 +386,8 @@ func TestRequestValidation(t *testing.T) {
 		{"max_tokens huge", "/v1/completions",
 			`{"prompt":"a","max_tokens":99999999999999999999}`, 400, "max_tokens",
 			"99999999999999999999, which is out of range"},
+		{"temperature huge", "/v1/completions", `{"prompt":"a","temperature":1e400}`, 400,
+			"temperature", "1e400, which is out of range"},
 		{"top_p negative", "/v1/completions", `{"prompt":"a","top_p":-0.1}`, 400, "top_p",
 			"between 0 and 1"},
 		{"n", "/v1/completions", `{"prompt":"a","n":4}`, 400, "n", "between 1 and 3"},

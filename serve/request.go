@@ -150,8 +150,10 @@ func jsonError(err error) *apiError {
 		}
 		kind := typ.Type.Kind().String()
 		digits, isNumber := strings.CutPrefix(typ.Value, "number ")
-		if isNumber && strings.HasPrefix(kind, "int") && !strings.ContainsAny(digits, ".eE") {
-			// A whole number too large for the integer.
+		whole := !strings.ContainsAny(digits, ".eE")
+		if isNumber && (strings.HasPrefix(kind, "float") ||
+			strings.HasPrefix(kind, "int") && whole) {
+			// A number too large for the Go type.
 			return invalid(field, "field %q is %s, which is out of range", field, digits)
 		}
 		return invalid(field, "field %q must be %s, not %s",
