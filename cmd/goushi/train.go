@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -116,6 +117,25 @@ func parseTrainFlags(args []string) (*trainFlags, error) {
 		return nil, fmt.Errorf("unexpected argument %q; train takes only flags", fs.Arg(0))
 	}
 
+	if o.Resume != "" {
+		// A resumed run takes these from the checkpoint's state.json so that
+		// it continues bit for bit; a flag would be ignored.
+		var bad string
+		fs.Visit(func(fl *flag.Flag) {
+			switch fl.Name {
+			case "corpus", "batch", "accum", "lr", "min-lr", "warmup", "weight-decay", "clip",
+				"seed", "style-alpha", "style-floor", "dropout":
+				if bad == "" {
+					bad = "--" + fl.Name + " " + fl.Value.String()
+				}
+			}
+		})
+		if bad != "" {
+			return nil, fmt.Errorf("%s does not apply with --resume: the run's settings come "+
+				"from %s; drop the flag, or start a new run from the weights with --init-from",
+				bad, filepath.Join(o.Resume, gpt.StateFile))
+		}
+	}
 	if from := cmp.Or(o.Resume, o.InitFrom); from != "" {
 		// The checkpoint's config.json fixes the model; a dim flag would be
 		// ignored, so refuse it instead.
@@ -163,6 +183,9 @@ func parseTrainFlags(args []string) (*trainFlags, error) {
 	if o.Steps == 0 && o.Duration <= 0 && o.Resume == "" {
 		return nil, fmt.Errorf("--time %v must be positive when --steps is 0", f.duration)
 	}
+	if err := checkTrainNumbers(o); err != nil {
+		return nil, err
+	}
 	if o.EvalEvery <= 0 || o.Keep <= 0 {
 		return nil, fmt.Errorf("--eval-every %d and --keep %d must be positive",
 			o.EvalEvery, o.Keep)
@@ -178,6 +201,44 @@ func parseTrainFlags(args []string) (*trainFlags, error) {
 		return nil, fmt.Errorf("--progress %q is invalid; use bar, plain or auto", f.progress)
 	}
 	return f, nil
+}
+
+// maxTrainCtx bounds --ctx: attention keeps a (T, T) score matrix per head
+// and layer for the backward pass, 4·T² bytes each, so at T = 4096 one
+// sequence of the small preset already needs about 2 GiB for them.
+const maxTrainCtx = 4096
+
+// checkTrainNumbers rejects flag values that would train nothing, train on
+// NaN, or fail only at the first checkpoint.
+func checkTrainNumbers(o *gpt.TrainOptions) error {
+	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	switch {
+	case o.Batch <= 0:
+		return fmt.Errorf("--batch %d must be positive, such as 8", o.Batch)
+	case o.Accum <= 0:
+		return fmt.Errorf("--accum %d must be positive; 1 is no accumulation", o.Accum)
+	case !finite(o.LR) || o.LR <= 0:
+		return fmt.Errorf("--lr %v must be a positive number, such as 1e-3", o.LR)
+	case !finite(o.MinLR) || o.MinLR < 0 || o.MinLR > o.LR:
+		return fmt.Errorf("--min-lr %v must be from 0 to --lr %v (0 means lr/10)", o.MinLR, o.LR)
+	case o.Warmup < -1:
+		return fmt.Errorf("--warmup %d is invalid; use 0 or more steps, or -1 for 5%%",
+			o.Warmup)
+	case !finite(o.WeightDecay) || o.WeightDecay < 0:
+		return fmt.Errorf("--weight-decay %v must be 0 or more, such as 0.1", o.WeightDecay)
+	case !finite(o.Clip) || o.Clip < 0:
+		return fmt.Errorf("--clip %v must be 0 or more; 0 disables clipping", o.Clip)
+	case !finite(o.Mix.Alpha) || o.Mix.Alpha < 0 || o.Mix.Alpha > 1:
+		return fmt.Errorf("--style-alpha %v must be from 0 to 1", o.Mix.Alpha)
+	case o.EvalTokens <= 0:
+		return fmt.Errorf("--eval-tokens %d must be positive, such as 32768", o.EvalTokens)
+	case o.SampleEvery < 0:
+		return fmt.Errorf("--sample-every %d must be 0 (none) or more", o.SampleEvery)
+	case o.Model.ContextLen > maxTrainCtx:
+		return fmt.Errorf("--ctx %d is above %d, too long to train on a CPU: attention "+
+			"memory grows with ctx²; use 1024 or less", o.Model.ContextLen, maxTrainCtx)
+	}
+	return nil
 }
 
 // parseStyleFloors parses "STYLE=FRACTION,..." into a map.
