@@ -298,3 +298,30 @@ func TestShutdownTimeoutCancels(t *testing.T) {
 	assert.True(t, errors.Is(gen.endings()[0], context.Canceled),
 		"the generation was not cancelled: %v", gen.endings())
 }
+
+// TestRetryAfter checks the estimate: the moving average of past
+// durations times the requests ahead, per slot, rounded up to seconds.
+func TestRetryAfter(t *testing.T) {
+	model, card := testModel(t)
+	s := New(model, card, Options{Concurrency: 2, MaxQueue: 4, Logger: discardLogger()})
+	assert.Equal(t, "3", s.retryAfter(), "the first guess: 5 s for 1 request on 2 slots")
+
+	s.recordDuration(3 * time.Second) // replaces the guess
+	assert.Equal(t, "2", s.retryAfter(), "3 s for 1 request on 2 slots")
+	s.recordDuration(8 * time.Second) // 0.8*3 + 0.2*8 = 4
+	assert.Equal(t, "2", s.retryAfter(), "4 s for 1 request on 2 slots")
+
+	// Three waiting requests: 4 s for 4 requests on 2 slots.
+	for range 2 {
+		_, err := s.queue.enter()
+		require.NoError(t, err)
+	}
+	for range 3 {
+		_, err := s.queue.enter()
+		require.NoError(t, err)
+	}
+	assert.Equal(t, "8", s.retryAfter())
+
+	s.recordDuration(10 * time.Millisecond) // 0.8*4 + 0.2*0.01 = 3.202
+	assert.Equal(t, "7", s.retryAfter(), "3.202 s for 4 requests on 2 slots is 6.4 s")
+}

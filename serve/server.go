@@ -89,6 +89,7 @@ type Server struct {
 
 	mu      sync.Mutex
 	avgSecs float64 // moving average of a generation's duration, for Retry-After
+	timed   bool    // avgSecs holds a measured duration, not the first guess
 }
 
 // New returns a server for gen, described by card.
@@ -192,9 +193,14 @@ func (s *Server) retryAfter() string {
 }
 
 // recordDuration folds one generation's duration into the moving average.
+// The first one replaces the starting guess, which can be far off.
 func (s *Server) recordDuration(d time.Duration) {
 	s.mu.Lock()
-	s.avgSecs = 0.8*s.avgSecs + 0.2*d.Seconds()
+	if s.timed {
+		s.avgSecs = 0.8*s.avgSecs + 0.2*d.Seconds()
+	} else {
+		s.avgSecs, s.timed = d.Seconds(), true
+	}
 	s.mu.Unlock()
 }
 
