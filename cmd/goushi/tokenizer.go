@@ -106,6 +106,12 @@ func tokenizerTrain(args []string) error {
 	if *minFreq < 1 {
 		return fmt.Errorf("--min-frequency %d is below 1; use 1 or more", *minFreq)
 	}
+	specialList := splitSpecials(*specials)
+	// Checked before the inputs are read, which can take a while.
+	if need := 256 + len(specialList); *vocab < need {
+		return fmt.Errorf("--vocab-size %d is below the 256 byte tokens plus %d specials; "+
+			"use %d or more", *vocab, len(specialList), need)
+	}
 
 	files, err := expandInputs(inputs)
 	if err != nil {
@@ -121,15 +127,22 @@ func tokenizerTrain(args []string) error {
 		texts = append(texts, string(data))
 		total += len(data)
 	}
+	if total == 0 && len(files) == 1 {
+		return fmt.Errorf("input file %s is empty; give text to learn from", files[0])
+	}
+	if total == 0 {
+		return fmt.Errorf("all %d input files are empty (the first is %s); "+
+			"give text to learn from", len(files), files[0])
+	}
 	opts := bpe.TrainOptions{
 		VocabSize:    *vocab,
-		Specials:     splitSpecials(*specials),
+		Specials:     specialList,
 		MinFrequency: *minFreq,
 	}
 	if term.IsTerminal(int(os.Stderr.Fd())) {
 		opts.Progress = os.Stderr
 	}
-	slog.Info("training tokenizer", "inputs", len(inputs), "bytes", total, "vocab_size", *vocab)
+	slog.Info("training tokenizer", "files", len(files), "bytes", total, "vocab_size", *vocab)
 	start := time.Now()
 	tok, err := trainLowMemory(texts, opts)
 	if err != nil {

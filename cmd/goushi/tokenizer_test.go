@@ -5,8 +5,12 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/goushi/goushi/bpe"
 )
 
 // captureTokenizer runs 'goushi tokenizer ARGS' and returns its output.
@@ -64,11 +68,21 @@ func TestTokenizerEncodeSpecials(t *testing.T) {
 		"<|endoftext|>")
 	// With --allow-specials the text is the one special id; without it the
 	// text is ordinary bytes, which no merge of this corpus covers whole.
-	if got := strings.Fields(allowed); len(got) != 1 {
-		t.Errorf("--allow-specials printed %q; want one id", allowed)
+	loaded, err := bpe.Load(tok)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if got := strings.Fields(plain); len(got) < 2 {
+	eot, _ := loaded.SpecialID(bpe.EndOfText)
+	if want := strconv.Itoa(eot) + "\n"; allowed != want {
+		t.Errorf("--allow-specials printed %q; want %q", allowed, want)
+	}
+	ids := strings.Fields(plain)
+	if len(ids) < 2 || slices.Contains(ids, strconv.Itoa(eot)) {
 		t.Errorf("plain encode printed %q; want the text as ordinary tokens", plain)
+	}
+	text, err := captureTokenizer(t, append([]string{"decode", "--tokenizer", tok}, ids...)...)
+	if err != nil || text != bpe.EndOfText {
+		t.Errorf("decode of the plain ids = %q, %v; want %q", text, err, bpe.EndOfText)
 	}
 }
 
@@ -88,6 +102,11 @@ func TestTokenizerStats(t *testing.T) {
 	if !strings.Contains(out, "characters       1250\n") {
 		t.Errorf("stats output lacks the character count 1250:\n%s", out)
 	}
+	// Each line is 12 three-byte characters, 12 ASCII bytes and the line
+	// break: 49 bytes.
+	if !strings.Contains(out, "bytes            2450\n") {
+		t.Errorf("stats output lacks the byte count 2450:\n%s", out)
+	}
 }
 
 func TestTokenizerExportHF(t *testing.T) {
@@ -103,17 +122,38 @@ func TestTokenizerExportHF(t *testing.T) {
 	}
 	var doc struct {
 		Model struct {
-			Type string `json:"type"`
+			Type   string         `json:"type"`
+			Vocab  map[string]int `json:"vocab"`
+			Merges []string       `json:"merges"`
 		} `json:"model"`
 	}
 	if err := json.Unmarshal(data, &doc); err != nil || doc.Model.Type != "BPE" {
 		t.Errorf("tokenizer.json model type %q, error %v; want BPE", doc.Model.Type, err)
+	}
+	loaded, err := bpe.Load(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The vocab lists every id, the specials included, and GPT-2's alphabet
+	// writes the space byte as Ġ.
+	if got, want := len(doc.Model.Vocab), loaded.VocabSize(); got != want {
+		t.Errorf("tokenizer.json vocab has %d entries, want %d", got, want)
+	}
+	if got := doc.Model.Vocab["Ġ"]; got != ' ' {
+		t.Errorf("vocab[Ġ] = %d, want 32", got)
+	}
+	if got, want := len(doc.Model.Merges), len(loaded.Merges()); got != want {
+		t.Errorf("tokenizer.json has %d merges, want %d", got, want)
 	}
 }
 
 func TestTokenizerErrors(t *testing.T) {
 	tok, text := trainSmall(t)
 	missing := filepath.Join(t.TempDir(), "absent.txt")
+	empty := filepath.Join(t.TempDir(), "empty.txt")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name string
 		args []string
@@ -125,7 +165,10 @@ func TestTokenizerErrors(t *testing.T) {
 		{"train unreadable input", []string{"train", "--input", missing, "--out", "x"},
 			"absent.txt"},
 		{"train small vocab", []string{"train", "--input", text, "--vocab-size", "100",
-			"--out", filepath.Join(t.TempDir(), "t.bpe")}, "vocab size 100 is below"},
+			"--out", filepath.Join(t.TempDir(), "t.bpe")},
+			"--vocab-size 100 is below the 256 byte tokens plus 1 specials; use 257 or more"},
+		{"train empty input", []string{"train", "--input", empty, "--out", "x"},
+			"input file " + empty + " is empty"},
 		{"encode without tokenizer", []string{"encode", "x"}, "missing --tokenizer"},
 		{"decode bad id", []string{"decode", "--tokenizer", tok, "99999"},
 			`invalid token id "99999"`},
