@@ -57,7 +57,7 @@ type pacedGenerator struct {
 	delay time.Duration
 	hold  chan struct{} // the first generation waits on it; nil waits for nothing
 	// failPrompt makes a generation for this prompt fail after its
-	// first event; "" fails none.
+	// third event; "" fails none.
 	failPrompt string
 
 	mu      sync.Mutex
@@ -98,11 +98,12 @@ func (g *pacedGenerator) Generate(ctx context.Context, prompt string,
 				return
 			}
 		}
+		events := 0
 		for ev, err := range g.Generator.Generate(ctx, prompt, p) {
 			if !yield(ev, err) {
 				return
 			}
-			if g.failPrompt != "" && prompt == g.failPrompt {
+			if events++; events == 3 && g.failPrompt != "" && prompt == g.failPrompt {
 				yield(Event{}, errors.New("the test generator failed"))
 				return
 			}
@@ -293,6 +294,7 @@ func TestBrowser(t *testing.T) {
 	var historyRetries int
 	eval(`document.querySelectorAll("#history .history-retry").length`, &historyRetries)
 	assert.Equal(t, 1, historyRetries)
+	assert.Contains(t, text("#history li .meta"), "已停止", "the entry does not say it stopped")
 	var saved string
 	eval(`JSON.parse(localStorage.getItem("goushi.history.v1"))[0].settings.prompt`, &saved)
 	assert.Equal(t, prompt, saved)
@@ -360,6 +362,7 @@ func TestBrowser(t *testing.T) {
 	click("#generate")
 	waitFor("the failure shows", `document.getElementById("status").className === "error"`)
 	assert.Equal(t, "出错了：generation failed: the test generator failed", text("#status"))
+	assert.Contains(t, text("#history li .meta"), "出错", "the entry does not say it failed")
 	eval(`document.getElementById("prompt").value = `+quote(prompt), nil)
 
 	if path := os.Getenv("GOUSHI_SCREENSHOT"); path != "" {

@@ -26,6 +26,7 @@ const TEXT = {
     busy: (s) => `服务器繁忙，请 ${s} 秒后再试。`,
     errorPrefix: "出错了：", networkError: "连不上服务器：",
     streamCut: "连接在生成结束前断开了。",
+    histStopped: "已停止", histError: "出错",
     emptyHistory: "还没有记录。",
     vocab: "词表大小", context: "上下文长度", layers: "层数", heads: "注意力头数",
     embd: "嵌入维度", params: "参数量", steps: "训练步数", tokensSeen: "训练 token 数",
@@ -55,6 +56,7 @@ const TEXT = {
     busy: (s) => `The server is busy; try again in ${s} s.`,
     errorPrefix: "Error: ", networkError: "Cannot reach the server: ",
     streamCut: "The connection closed before the generation ended.",
+    histStopped: "stopped", histError: "failed",
     emptyHistory: "Nothing yet.",
     vocab: "Vocab size", context: "Context length", layers: "Layers", heads: "Heads",
     embd: "Embedding dim", params: "Parameters", steps: "Training steps",
@@ -413,7 +415,9 @@ function renderHistory() {
     meta.className = "meta";
     const s = entry.settings || {};
     meta.textContent = `${new Date(entry.time).toLocaleString(lang === "zh" ? "zh-CN" : "en")}` +
-      ` · T=${s.temperature} · seed ${s.seed}${s.style ? " · " + s.style : ""}`;
+      ` · T=${s.temperature} · seed ${s.seed}${s.style ? " · " + s.style : ""}` +
+      (entry.finish === "stopped" ? " · " + t("histStopped") : "") +
+      (entry.finish === "error" ? " · " + t("histError") : "");
     const text = document.createElement("div");
     text.className = "snippet";
     const strong = document.createElement("b");
