@@ -41,8 +41,8 @@ var apiRoutes = map[string]string{
 	"/v1/models":           http.MethodGet,
 }
 
-// handleNoRoute answers requests under /v1/ that match no route, in
-// OpenAI's error schema rather than the mux's plain text, so that API
+// handleNoRoute replies to requests under /v1/ that match no route with
+// an error in OpenAI's schema, not the mux's plain text, so that API
 // clients can show the message.
 func (s *Server) handleNoRoute(w http.ResponseWriter, r *http.Request) {
 	if method, ok := apiRoutes[r.URL.Path]; ok {

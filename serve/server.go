@@ -89,7 +89,7 @@ type Server struct {
 
 	mu      sync.Mutex
 	avgSecs float64 // moving average of a generation's duration, for Retry-After
-	timed   bool    // avgSecs holds a measured duration, not the first guess
+	timed   bool    // avgSecs is a measured duration, not the first guess
 }
 
 // New returns a server for gen, described by card.

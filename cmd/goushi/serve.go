@@ -103,8 +103,9 @@ func cmdServe(args []string) error {
 	return nil
 }
 
-// checkpointHint says what to pass as --checkpoint after dir failed to
-// load. A training run's folder holds its checkpoints in subfolders.
+// checkpointHint returns advice on what to pass as --checkpoint after dir
+// failed to load. A training run's folder contains its checkpoints in
+// subfolders.
 func checkpointHint(dir string) string {
 	for _, sub := range []string{"best", "latest"} {
 		p := filepath.Join(dir, sub)

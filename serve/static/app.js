@@ -244,8 +244,8 @@ async function readStream(stream, entry) {
   throw serverError(t("streamCut"));
 }
 
-// serverError is an error that the server reported or caused, as opposed
-// to a network failure.
+// serverError returns an error that the server reported or caused, as
+// opposed to a network failure.
 function serverError(message) {
   const err = new Error(message);
   err.name = "ServerError";
