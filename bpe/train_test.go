@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -118,9 +119,10 @@ func TestTrainPairCountsMatchRecount(t *testing.T) {
 	for seed := uint64(1); seed <= 6; seed++ {
 		docs := randomCorpus(seed, 60, 40)
 		minFreq := int64(1 + seed%3)
-		merges := 0
+		merges, floors := 0, map[int64]bool{}
 		hooks := trainHooks{afterMerge: func(st *trainState) {
 			merges++
+			floors[st.floor] = true
 			fresh := recountPairs(st)
 			for k, c := range fresh {
 				pi, ok := st.pairIndex[k]
@@ -139,6 +141,18 @@ func TestTrainPairCountsMatchRecount(t *testing.T) {
 						seed, merges, k, c, fresh[k])
 				}
 			}
+			// A merge rewrites only the words in the pair's list, so the
+			// list of a tracked pair must name every word that has it.
+			for wi, s := range st.syms {
+				for j := 0; j+1 < len(s); j++ {
+					k := pairKey(s[j], s[j+1])
+					pi, ok := st.pairIndex[k]
+					if ok && !slices.Contains(st.pairs.at(pi).where, int32(wi)) {
+						t.Fatalf("seed %d merge %d: word %d has pair %x but is not in its list",
+							seed, merges, wi, k)
+					}
+				}
+			}
 		}}
 		_, err := train(docs, TrainOptions{VocabSize: 256 + 120, MinFrequency: int(minFreq)}, hooks)
 		if err != nil {
@@ -146,6 +160,10 @@ func TestTrainPairCountsMatchRecount(t *testing.T) {
 		}
 		if merges < 20 {
 			t.Errorf("seed %d: only %d merges; the corpus is too small to test", seed, merges)
+		}
+		// The counts must also hold across a rescan that lowers the floor.
+		if len(floors) < 2 {
+			t.Errorf("seed %d: the floor stayed at %v; want at least one rescan", seed, floors)
 		}
 	}
 }
