@@ -87,10 +87,7 @@ func cmdServe(args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w; pick another --addr", *addr, err)
 	}
-	if !isLoopback(ln.Addr()) {
-		log.Warn("listening on a non-loopback address: anyone who can reach it can use "+
-			"the model; use --addr 127.0.0.1:PORT to keep it local", "addr", ln.Addr().String())
-	}
+	warnIfExposed(log, ln.Addr())
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -115,6 +112,14 @@ func checkpointHint(dir string) string {
 	}
 	return "pass --checkpoint a checkpoint directory written by goushi train, " +
 		"such as runs/NAME/best"
+}
+
+// warnIfExposed logs a warning when addr is not a loopback address.
+func warnIfExposed(log *slog.Logger, addr net.Addr) {
+	if !isLoopback(addr) {
+		log.Warn("listening on a non-loopback address: anyone who can reach it can use "+
+			"the model; use --addr 127.0.0.1:PORT to keep it local", "addr", addr.String())
+	}
 }
 
 // isLoopback reports whether addr listens only on a loopback interface.

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -147,6 +149,33 @@ func TestIsLoopback(t *testing.T) {
 		addr := &net.TCPAddr{IP: net.ParseIP(tc.ip), Port: 7860}
 		if got := isLoopback(addr); got != tc.want {
 			t.Errorf("isLoopback(%s) = %v; want %v", tc.ip, got, tc.want)
+		}
+	}
+}
+
+func TestWarnIfExposed(t *testing.T) {
+	tests := []struct {
+		ip   string
+		warn bool
+	}{
+		{"127.0.0.1", false},
+		{"::1", false},
+		{"0.0.0.0", true},
+		{"::", true},
+	}
+	for _, tc := range tests {
+		var buf bytes.Buffer
+		log := slog.New(slog.NewTextHandler(&buf, nil))
+		warnIfExposed(log, &net.TCPAddr{IP: net.ParseIP(tc.ip), Port: 7860})
+		got := buf.String()
+		if tc.warn && !strings.Contains(got, "level=WARN") {
+			t.Errorf("listening on %s logged %q; want a warning", tc.ip, got)
+		}
+		if tc.warn && !strings.Contains(got, "--addr 127.0.0.1:PORT") {
+			t.Errorf("the warning for %s does not say how to stay local: %q", tc.ip, got)
+		}
+		if !tc.warn && got != "" {
+			t.Errorf("listening on %s logged %q; want nothing", tc.ip, got)
 		}
 	}
 }
