@@ -475,13 +475,13 @@ func (tr *Trainer) Step() float64 {
 	var sum float64
 	for k := 0; k < o.Accum; k++ {
 		tr.sampler.Batch(o.Batch, tr.ids, tr.tgts)
-		tr.tape.Reset()
 		// Dropout masks depend on the tape seed, so derive it from the run
 		// seed, step and micro-batch: a resumed run draws the same masks.
 		tr.tape.Seed = mixSeed(o.Seed, uint64(tr.State.Step), uint64(k))
-		loss := tr.Model.Loss(tr.tape, tr.ids, tr.tgts, o.Batch, T)
-		sum += float64(loss.Value.Data[0])
-		tr.tape.BackwardScaled(loss, 1/float32(o.Accum))
+		// LossBackward passes a few sequences at a time, so the tape holds
+		// the activations of DefaultMicroRows rows rather than the batch's.
+		sum += float64(tr.Model.LossBackward(tr.tape, tr.ids, tr.tgts, o.Batch, T, 0,
+			1/float32(o.Accum)))
 	}
 	if o.Clip > 0 {
 		layers.ClipGradNorm(tr.Model.Params(), float32(o.Clip))
@@ -763,9 +763,7 @@ func (tr *Trainer) timeStep() float64 {
 	var seconds float64
 	for range 2 {
 		t0 := time.Now()
-		tr.tape.Reset()
-		loss := tr.Model.Loss(tr.tape, ids, ids, o.Batch, T)
-		tr.tape.Backward(loss)
+		tr.Model.LossBackward(tr.tape, ids, ids, o.Batch, T, 0, 1)
 		seconds = time.Since(t0).Seconds() * float64(o.Accum)
 	}
 	tr.Opt.ZeroGrad()

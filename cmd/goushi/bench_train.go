@@ -73,6 +73,8 @@ func benchTrain(args []string) error {
 	fs.IntVar(&cfg.Embd, "embd", cfg.Embd, "embedding dim C")
 	batch := fs.Int("batch", 16, "sequences per step B")
 	steps := fs.Int("steps", 10, "timed steps, after two warm-up steps")
+	micro := fs.Int("micro", 0, "sequences per forward and backward pass; 0 fits "+
+		strconv.Itoa(gpt.DefaultMicroRows)+" rows of B·T, and B passes the whole batch at once")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	flopsPerCycle := fs.Float64("flops-per-cycle", 0,
 		"peak fp32 FLOPs per cycle per core (default from the CPU's vector units)")
@@ -89,8 +91,11 @@ func benchTrain(args []string) error {
 	if *batch <= 0 || *steps <= 0 {
 		return fmt.Errorf("--batch %d and --steps %d must be positive", *batch, *steps)
 	}
+	if *micro < 0 {
+		return fmt.Errorf("--micro %d must be 0 (automatic) or more", *micro)
+	}
 
-	res, err := runTrainBench(cfg, *batch, *steps)
+	res, err := runTrainBench(cfg, *batch, *micro, *steps)
 	if err != nil {
 		return err
 	}
@@ -113,8 +118,10 @@ func benchTrain(args []string) error {
 }
 
 // runTrainBench times steps training steps of a model of cfg on one batch
-// of random ids, after two untimed ones.
-func runTrainBench(cfg gpt.Config, B, steps int) (benchTrainResult, error) {
+// of random ids, after two untimed ones. Each step runs the batch through
+// the model micro sequences at a time, as `goushi train` does; micro 0 is
+// LossBackward's default.
+func runTrainBench(cfg gpt.Config, B, micro, steps int) (benchTrainResult, error) {
 	m := gpt.New(cfg, 0)
 	opt := layers.NewAdamW(m.Params(), layers.AdamWConfig{LR: 3e-4, Beta1: 0.9, Beta2: 0.999,
 		Eps: 1e-8, WeightDecay: 0.1})
@@ -129,11 +136,8 @@ func runTrainBench(cfg gpt.Config, B, steps int) (benchTrainResult, error) {
 	var loss float32
 	for i := 0; i < steps+2; i++ {
 		t0 := time.Now()
-		tp.Reset()
 		opt.ZeroGrad()
-		l := m.Loss(tp, ids, targets, B, T)
-		loss = l.Value.Data[0]
-		tp.Backward(l)
+		loss = m.LossBackward(tp, ids, targets, B, T, micro, 1)
 		opt.Step(3e-4)
 		times = append(times, time.Since(t0).Seconds())
 	}
