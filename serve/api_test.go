@@ -290,6 +290,25 @@ func TestCompletionLogprobs(t *testing.T) {
 		assert.LessOrEqual(t, len(lp.TopLogprobs[i]), 4)
 		assert.NotEmpty(t, lp.TopLogprobs[i])
 	}
+
+	// Streamed, the chunks' logprobs join into the same lists, with
+	// text_offset counted from the start of the text as above.
+	chunks, _ := streamCompletion(t, ts.URL+"/v1/completions",
+		`{"prompt":"谁懂啊","max_tokens":15,"seed":1,"logprobs":4,"temperature":1,`+
+			`"stream":true}`)
+	var joined textLogprobs
+	for _, raw := range chunks {
+		var chunk completion
+		require.NoError(t, json.Unmarshal([]byte(raw), &chunk), "chunk %s", raw)
+		require.Len(t, chunk.Choices, 1)
+		clp := chunk.Choices[0].Logprobs
+		require.NotNil(t, clp, "chunk %s", raw)
+		joined.Tokens = append(joined.Tokens, clp.Tokens...)
+		joined.TokenLogprobs = append(joined.TokenLogprobs, clp.TokenLogprobs...)
+		joined.TopLogprobs = append(joined.TopLogprobs, clp.TopLogprobs...)
+		joined.TextOffset = append(joined.TextOffset, clp.TextOffset...)
+	}
+	assert.Equal(t, *lp, joined)
 }
 
 func TestEchoPrefixesPrompt(t *testing.T) {

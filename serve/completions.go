@@ -235,7 +235,7 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request, j *job) {
 			Type: "server_error", Message: "generation failed: " + err.Error()})
 	case sse != nil:
 		if j.includeUsage {
-			s.writeChunk(sse, j, -1, "", nil, "", s.usage(j, samples))
+			s.writeChunk(sse, j, -1, "", nil, 0, "", s.usage(j, samples))
 		}
 		sse.done()
 	default:
@@ -256,7 +256,7 @@ func (s *Server) generate(ctx context.Context, j *job, sse *sseWriter) ([]*sampl
 	}
 	if sse != nil && j.chat {
 		for i := range samples {
-			s.writeChunk(sse, j, i, "", nil, "", nil)
+			s.writeChunk(sse, j, i, "", nil, 0, "", nil)
 		}
 	}
 
@@ -270,11 +270,12 @@ func (s *Server) generate(ctx context.Context, j *job, sse *sseWriter) ([]*sampl
 		}
 		st := samples[ev.Sample]
 		st.tokens++
+		offset := len(st.text) // where ev.Text starts in the sample's text
 		st.text = append(st.text, ev.Text...)
 		var tok *Event
 		if j.logprobs {
 			tok = &ev
-			st.addLogprob(j.chat, ev, len(st.text)-len(ev.Text))
+			st.addLogprob(j.chat, ev, offset)
 		}
 		if ev.Done {
 			st.finish = ev.FinishReason
@@ -296,7 +297,8 @@ func (s *Server) generate(ctx context.Context, j *job, sse *sseWriter) ([]*sampl
 		if delta == "" && tok == nil && !ev.Done {
 			continue
 		}
-		if err := s.writeChunk(sse, j, ev.Sample, delta, tok, st.finish, nil); err != nil {
+		err := s.writeChunk(sse, j, ev.Sample, delta, tok, offset, st.finish, nil)
+		if err != nil {
 			return samples, err
 		}
 	}
@@ -343,10 +345,11 @@ func (s *Server) usage(j *job, samples []*sampleState) *usage {
 }
 
 // writeChunk sends one streamed chunk for sample i: a text delta, the
-// logprobs of tok, and finish when the sample ends. A negative i sends a
-// chunk without choices that carries u.
+// logprobs of tok, whose text starts at byte tokOffset of the sample's
+// text, and finish when the sample ends. A negative i sends a chunk
+// without choices that carries u.
 func (s *Server) writeChunk(sse *sseWriter, j *job, i int, delta string, tok *Event,
-	finish string, u *usage) error {
+	tokOffset int, finish string, u *usage) error {
 
 	var reason *string
 	if finish != "" {
@@ -384,7 +387,7 @@ func (s *Server) writeChunk(sse *sseWriter, j *job, i int, delta string, tok *Ev
 		ch := completionChoice{Index: i, Text: delta, FinishReason: reason}
 		if tok != nil {
 			var st sampleState
-			st.addLogprob(false, *tok, 0)
+			st.addLogprob(false, *tok, tokOffset)
 			ch.Logprobs = &st.logText
 		}
 		c.Choices = append(c.Choices, ch)
