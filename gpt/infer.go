@@ -37,8 +37,9 @@ type inferer struct {
 	lnFW, lnFB   []float32 // (C)
 	kCache       [][]float32
 	vCache       [][]float32
-	rows         int // sequences in the batch, at most maxRows
-	pos          int // positions filled in every sequence
+	kHalf, vHalf [][]uint16 // the cache in half precision, read by single-token steps
+	rows         int        // sequences in the batch, at most maxRows
+	pos          int        // positions filled in every sequence
 	scale        float32
 	x, h, qkv    []float32 // (M, C), (M, C), (M, 3C) for M = rows·n
 	att, ff      []float32 // (M, C), (M, 4C)
@@ -90,6 +91,12 @@ func newInferer(m *Model, maxRows int, p Precision) *inferer {
 	for range m.blocks {
 		s.kCache = append(s.kCache, make([]float32, per))
 		s.vCache = append(s.vCache, make([]float32, per))
+		// Outside float32, single-token steps read a half-precision copy of
+		// the cache, which halves the bytes attention streams.
+		if p.resolve() != PrecisionF32 {
+			s.kHalf = append(s.kHalf, make([]uint16, per))
+			s.vHalf = append(s.vHalf, make([]uint16, per))
+		}
 	}
 	s.last = make([]float32, maxRows*s.C)
 	s.logits = make([]float32, maxRows*cfg.VocabSize)
@@ -133,6 +140,13 @@ func (s *inferer) headCache(l, r, h int) (k, v []float32) {
 	T := s.cfg.ContextLen
 	off := (r*s.H + h) * T * s.hd
 	return s.kCache[l][off : off+T*s.hd], s.vCache[l][off : off+T*s.hd]
+}
+
+// headCacheHalf is headCache for the half-precision copy.
+func (s *inferer) headCacheHalf(l, r, h int) (k, v []uint16) {
+	T := s.cfg.ContextLen
+	off := (r*s.H + h) * T * s.hd
+	return s.kHalf[l][off : off+T*s.hd], s.vHalf[l][off : off+T*s.hd]
 }
 
 // forward appends n tokens to every row, ids (rows, n) at positions pos to
@@ -224,6 +238,11 @@ func (s *inferer) storeKV(l, n int) {
 				k, v := s.headCache(l, r, h)
 				copy(k[p*hd:(p+1)*hd], row[C+h*hd:C+(h+1)*hd])
 				copy(v[p*hd:(p+1)*hd], row[2*C+h*hd:2*C+(h+1)*hd])
+				if s.kHalf != nil {
+					kh, vh := s.headCacheHalf(l, r, h)
+					toHalf(kh[p*hd:(p+1)*hd], row[C+h*hd:C+(h+1)*hd])
+					toHalf(vh[p*hd:(p+1)*hd], row[2*C+h*hd:2*C+(h+1)*hd])
+				}
 			}
 		}
 	}
@@ -268,6 +287,12 @@ func (s *inferer) copyRow(dst, src int) {
 			ks, vs := s.headCache(l, src, h)
 			copy(kd[:n], ks[:n])
 			copy(vd[:n], vs[:n])
+			if s.kHalf != nil {
+				kd, vd := s.headCacheHalf(l, dst, h)
+				ks, vs := s.headCacheHalf(l, src, h)
+				copy(kd[:n], ks[:n])
+				copy(vd[:n], vs[:n])
+			}
 		}
 	}
 }

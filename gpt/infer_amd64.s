@@ -418,3 +418,71 @@ expdone:
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET
+
+// func mixF16AVX512(n, hd int, p *float32, v *uint16, y *float32)
+// y[d] = sum over j < n of p[j]*float32(v[j*hd+d]) for d < hd, where v
+// holds half-precision values; hd%16 == 0.
+TEXT ·mixF16AVX512(SB), NOSPLIT, $0-40
+	MOVQ n+0(FP), CX
+	MOVQ hd+8(FP), DX
+	MOVQ p+16(FP), SI
+	MOVQ v+24(FP), BX
+	MOVQ y+32(FP), DI
+	MOVQ DX, R8
+	SHLQ $1, R8                // row stride of v in bytes
+	XORQ R9, R9                // byte offset in v of the current 16 columns
+
+mixhcols:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	LEAQ (BX)(R9*1), R10
+	XORQ AX, AX
+	MOVQ CX, R11
+	ANDQ $-4, R11
+	TESTQ R11, R11
+	JZ mixhtail
+
+mixhloop:
+	VBROADCASTSS (SI)(AX*4), Z16
+	VBROADCASTSS 4(SI)(AX*4), Z17
+	VBROADCASTSS 8(SI)(AX*4), Z18
+	VBROADCASTSS 12(SI)(AX*4), Z19
+	LEAQ (R10)(R8*1), R12
+	LEAQ (R12)(R8*1), R13
+	LEAQ (R13)(R8*1), R14
+	VCVTPH2PS (R10), Z20
+	VCVTPH2PS (R12), Z21
+	VCVTPH2PS (R13), Z22
+	VCVTPH2PS (R14), Z23
+	VFMADD231PS Z20, Z16, Z0
+	VFMADD231PS Z21, Z17, Z1
+	VFMADD231PS Z22, Z18, Z2
+	VFMADD231PS Z23, Z19, Z3
+	LEAQ (R10)(R8*4), R10
+	ADDQ $4, AX
+	CMPQ AX, R11
+	JLT mixhloop
+
+mixhtail:
+	CMPQ AX, CX
+	JGE mixhstore
+	VBROADCASTSS (SI)(AX*4), Z16
+	VCVTPH2PS (R10), Z20
+	VFMADD231PS Z20, Z16, Z0
+	ADDQ R8, R10
+	INCQ AX
+	JMP mixhtail
+
+mixhstore:
+	VADDPS Z1, Z0, Z0
+	VADDPS Z3, Z2, Z2
+	VADDPS Z2, Z0, Z0
+	VMOVUPS Z0, (DI)(R9*2)
+	ADDQ $32, R9
+	CMPQ R9, R8
+	JLT mixhcols
+
+	VZEROUPPER
+	RET

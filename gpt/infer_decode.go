@@ -236,12 +236,20 @@ func (s *inferer) attendTask(layer, t int) {
 	r, h := t/s.H, t%s.H
 	C, hd, T := s.C, s.hd, s.cfg.ContextLen
 	n := s.pos + 1
-	k, v := s.headCache(layer, r, h)
 	q := s.qkv[r*3*C+h*hd : r*3*C+(h+1)*hd]
 	p := s.scores[t*T : t*T+n]
+	y := s.att[r*C+h*hd : r*C+(h+1)*hd]
+	if s.kHalf != nil {
+		k, v := s.headCacheHalf(layer, r, h)
+		gemvF16(q, k[:n*hd], p, n, hd)
+		softmaxScaled(p, s.scale)
+		mixF16(p, v[:n*hd], y, n, hd)
+		return
+	}
+	k, v := s.headCache(layer, r, h)
 	gemvF32(q, k[:n*hd], p, n, hd)
 	softmaxScaled(p, s.scale)
-	mix(p, v[:n*hd], s.att[r*C+h*hd:r*C+(h+1)*hd], n, hd)
+	mix(p, v[:n*hd], y, n, hd)
 }
 
 // softmaxScaled sets p to softmax(p·scale).

@@ -132,6 +132,28 @@ func mix(p, v, y []float32, n, hd int) {
 	}
 }
 
+// mixF16 is mix with v in half precision.
+func mixF16(p []float32, v []uint16, y []float32, n, hd int) {
+	if n == 0 {
+		clear(y[:hd])
+		return
+	}
+	_ = v[n*hd-1]
+	_ = p[n-1]
+	_ = y[hd-1]
+	if useAsm && hd%16 == 0 {
+		mixF16AVX512(n, hd, &p[0], &v[0], &y[0])
+		return
+	}
+	clear(y[:hd])
+	for j := 0; j < n; j++ {
+		pj, row := p[j], v[j*hd:(j+1)*hd]
+		for d, h := range row {
+			y[d] += pj * halfToFloat(h)
+		}
+	}
+}
+
 // expSum sets x[i] = e^((x[i]-shift)·scale), as expf computes it, and
 // returns the sum of the results.
 func expSum(x []float32, shift, scale float32) float32 {

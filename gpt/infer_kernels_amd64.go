@@ -26,3 +26,6 @@ func gemvQ8AVX512(k, n int, x *float32, w *int8, scale *float32, out *float32)
 
 //go:noescape
 func expSumAVX512(n int, x *float32, shift, scale float32) float32
+
+//go:noescape
+func mixF16AVX512(n, hd int, p *float32, v *uint16, y *float32)

@@ -66,6 +66,13 @@ func TestMixKernelMatchesGo(t *testing.T) {
 		if d := maxAbsDiff(got, want); d > 1e-5*float64(n) {
 			t.Errorf("mix n=%d hd=%d: assembly and Go differ by %g", n, hd, d)
 		}
+		hv := make([]uint16, len(v))
+		toHalf(hv, v)
+		mixF16(p, hv, got, n, hd)
+		withGo(func() { mixF16(p, hv, want, n, hd) })
+		if d := maxAbsDiff(got, want); d > 1e-5*float64(n) {
+			t.Errorf("mixF16 n=%d hd=%d: assembly and Go differ by %g", n, hd, d)
+		}
 	}
 }
 

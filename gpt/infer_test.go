@@ -189,3 +189,34 @@ func checkPrecisionClose(t *testing.T, p Precision, tol float64) {
 		}
 	}
 }
+
+// TestInfererCopyRowHalf checks that copying a prefilled row also copies
+// the half-precision cache: the copied rows decode exactly like rows that
+// were prefilled themselves.
+func TestInfererCopyRowHalf(t *testing.T) {
+	cfg := tinyInferConfig
+	m := New(cfg, 41)
+	randomizeBiases(m, 42)
+	V := cfg.VocabSize
+	prompt := []int{7, 8, 9, 10}
+	next := []int{11, 12, 13}
+
+	copied := newInferer(m, 3, PrecisionF16)
+	defer copied.close()
+	copied.reset(1)
+	copied.forward(prompt, len(prompt))
+	copied.broadcast(3)
+	got := append([]float32(nil), copied.forward(next, 1)...)
+
+	direct := newInferer(m, 3, PrecisionF16)
+	defer direct.close()
+	direct.reset(3)
+	direct.forward(append(append(append([]int(nil), prompt...), prompt...), prompt...),
+		len(prompt))
+	want := direct.forward(next, 1)
+	for r := range next {
+		if d := maxAbsDiff(got[r*V:(r+1)*V], want[r*V:(r+1)*V]); d > 1e-6 {
+			t.Errorf("row %d: copied and prefilled rows differ by %g", r, d)
+		}
+	}
+}
