@@ -79,6 +79,12 @@ type chatLogprobs struct {
 	Content []chatTokenLogprob `json:"content"`
 }
 
+// chatTokenLogprob is one token of a chat reply's logprobs.
+//
+// NOTE: Bytes are the bytes of Token, the text the token completes, not
+// the token's own bytes as in OpenAI's schema. A token that ends inside
+// a character has Token "" and no Bytes, and the next one carries the
+// whole character.
 type chatTokenLogprob struct {
 	Token       string           `json:"token"`
 	Logprob     float64          `json:"logprob"`
