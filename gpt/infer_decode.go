@@ -30,7 +30,8 @@ const (
 const decodeChunk = 32
 
 // Precision is the number format of the weight matrices that single-token
-// steps read. Prefill always reads the float32 weights.
+// steps read. Outside float32 they also read the KV cache in half
+// precision. Prefill always reads the float32 weights and cache.
 type Precision string
 
 // The precisions of SampleOptions.Weights.
