@@ -229,6 +229,19 @@ func TestBrowser(t *testing.T) {
 		strconv.Itoa(len(card.Styles)+1))
 	assert.Equal(t, "生成", text("#generate"), "the page starts in Chinese")
 
+	// An empty seed box draws a new seed per request and stays empty.
+	var seeds struct {
+		Differ bool
+		Box    string
+	}
+	eval(`(() => {
+		document.getElementById("seed").value = "";
+		const a = readSettings().seed, b = readSettings().seed;
+		return {Differ: a !== b, Box: document.getElementById("seed").value};
+	})()`, &seeds)
+	assert.True(t, seeds.Differ, "two requests with an empty seed box got the same seed")
+	assert.Empty(t, seeds.Box, "reading the settings filled the seed box")
+
 	// Sliders: set them as a user would, through input events.
 	eval(`(() => {
 		const set = (id, v) => {

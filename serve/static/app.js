@@ -11,6 +11,7 @@ const TEXT = {
     promptPlaceholder: "写下开头，模型接着写……", examples: "示例：", style: "风格",
     styleNone: "（不指定）", temperature: "温度", topK: "Top-k", topP: "Top-p",
     repetitionPenalty: "重复惩罚", maxTokens: "最多生成 token 数", seed: "随机种子",
+    seedPlaceholder: "每次随机",
     randomSeed: "换一个随机种子", generate: "生成", stop: "停止", viewText: "文本",
     viewTokens: "Token 视图", copy: "复制", copied: "已复制",
     tokenHint: "Token 视图：颜色越深，模型越没把握。把鼠标停在 token 上可以看到其他候选。",
@@ -41,6 +42,7 @@ const TEXT = {
     style: "Style", styleNone: "(none)", temperature: "Temperature", topK: "Top-k",
     topP: "Top-p", repetitionPenalty: "Repetition penalty", maxTokens: "Max new tokens",
     seed: "Seed", randomSeed: "Pick a random seed", generate: "Generate", stop: "Stop",
+    seedPlaceholder: "random",
     viewText: "Text", viewTokens: "Tokens", copy: "Copy", copied: "Copied",
     tokenHint: "Token view: the darker a token, the less sure the model was. " +
       "Hover a token to see the other candidates.",
@@ -125,9 +127,10 @@ function setStatus(text, kind) {
   el.className = kind || "";
 }
 
-// readSettings returns the request fields the form sets.
+// readSettings returns the request fields the form sets. An empty seed
+// box draws a new seed for each request and stays empty, so Generate gives
+// a new text each time; the history keeps the seed drawn.
 function readSettings() {
-  if ($("seed").value === "") randomSeed();
   const s = {
     prompt: $("prompt").value,
     temperature: Number($("temperature").value),
@@ -135,7 +138,7 @@ function readSettings() {
     top_p: Number($("top_p").value),
     repetition_penalty: Number($("repetition_penalty").value),
     max_tokens: Number($("max_tokens").value),
-    seed: Number($("seed").value),
+    seed: $("seed").value === "" ? newSeed() : Number($("seed").value),
   };
   if ($("style").value) s.style = $("style").value;
   return s;
@@ -151,8 +154,12 @@ function writeSettings(s) {
   $("style").value = s.style || "";
 }
 
+function newSeed() {
+  return Math.floor(Math.random() * 2 ** 31);
+}
+
 function randomSeed() {
-  $("seed").value = Math.floor(Math.random() * 2 ** 31);
+  $("seed").value = newSeed();
 }
 
 // generate streams one completion into the output views.
