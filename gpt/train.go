@@ -226,6 +226,8 @@ func NewTrainer(opts TrainOptions) (*Trainer, error) {
 		initial = ck
 	}
 
+	removeStaleTemps(opts.Out, tr.log)
+
 	c, err := corpus.Load(tr.opts.Corpus)
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
@@ -925,6 +927,36 @@ func copyDir(src, dst string) error {
 	}
 	os.RemoveAll(dst)
 	return os.Rename(tmp, dst)
+}
+
+// removeStaleTemps deletes what an earlier run killed in the middle of a
+// save left in the run directory out and its data folder: the hidden
+// temporary files and checkpoint directories that SaveCheckpoint and
+// writeFileAtomic name ".NAME.tmp-*", and the link latest.tmp. A finished
+// save has renamed them all, so none holds anything of value.
+func removeStaleTemps(out string, log *slog.Logger) {
+	for _, dir := range []string{out, filepath.Join(out, "data")} {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			name := e.Name()
+			stale := strings.HasPrefix(name, ".") && strings.Contains(name, ".tmp-")
+			if dir == out && name == "latest.tmp" {
+				stale = true
+			}
+			if !stale {
+				continue
+			}
+			path := filepath.Join(dir, name)
+			if err := os.RemoveAll(path); err != nil {
+				log.Warn("could not delete a stale temporary file", "path", path, "err", err)
+				continue
+			}
+			log.Info("deleted what an interrupted save left", "path", path)
+		}
+	}
 }
 
 // prune deletes step checkpoints beyond the newest Keep.

@@ -464,3 +464,40 @@ func TestInitFromTakesWeightsWithFreshOptimizer(t *testing.T) {
 		t.Errorf("--resume with --init-from gave %v, want an error", err)
 	}
 }
+
+func TestTrainerRemovesLeftoversOfAKilledSave(t *testing.T) {
+	corpusPath := writeTestCorpus(t, 60)
+	out := t.TempDir()
+	// What a kill -9 in the middle of a save leaves: a half-written
+	// checkpoint directory, a temporary file beside a token file, a link.
+	partial := filepath.Join(out, ".step-000006.tmp-123")
+	tmpTokens := filepath.Join(out, "data", ".train.tokens.tmp-456")
+	if err := os.MkdirAll(partial, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(out, "data"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{filepath.Join(partial, ModelFile), tmpTokens} {
+		if err := os.WriteFile(p, []byte("half"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("step-000003", filepath.Join(out, "latest.tmp")); err != nil {
+		t.Fatal(err)
+	}
+	keep := filepath.Join(out, "notes.tmp-1") // not hidden: the user's
+	if err := os.WriteFile(keep, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	runTrainer(t, tinyTrainOptions(t, corpusPath, out, 2))
+	for _, p := range []string{partial, tmpTokens, filepath.Join(out, "latest.tmp")} {
+		if _, err := os.Lstat(p); err == nil {
+			t.Errorf("%s is still there after a new run in the directory", p)
+		}
+	}
+	if _, err := os.Stat(keep); err != nil {
+		t.Errorf("the user's file %s was deleted: %v", keep, err)
+	}
+}
