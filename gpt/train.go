@@ -933,7 +933,9 @@ func copyDir(src, dst string) error {
 // save left in the run directory out and its data folder: the hidden
 // temporary files and checkpoint directories that SaveCheckpoint and
 // writeFileAtomic name ".NAME.tmp-*", and the link latest.tmp. A finished
-// save has renamed them all, so none holds anything of value.
+// save has renamed them all, so none holds anything of value, except an
+// old checkpoint moved aside whose replacement never arrived: that one is
+// put back.
 func removeStaleTemps(out string, log *slog.Logger) {
 	for _, dir := range []string{out, filepath.Join(out, "data")} {
 		entries, err := os.ReadDir(dir)
@@ -950,6 +952,17 @@ func removeStaleTemps(out string, log *slog.Logger) {
 				continue
 			}
 			path := filepath.Join(dir, name)
+			if target, _, _ := strings.Cut(name[1:], ".tmp-"); strings.HasSuffix(name, ".old") {
+				// SaveCheckpoint moved the old checkpoint here and was killed
+				// before the new one took its place: put the old one back.
+				if _, err := os.Lstat(filepath.Join(dir, target)); errNotExist(err) {
+					if os.Rename(path, filepath.Join(dir, target)) == nil {
+						log.Info("restored a checkpoint an interrupted save had moved",
+							"dir", filepath.Join(dir, target))
+						continue
+					}
+				}
+			}
 			if err := os.RemoveAll(path); err != nil {
 				log.Warn("could not delete a stale temporary file", "path", path, "err", err)
 				continue

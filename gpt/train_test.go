@@ -486,13 +486,28 @@ func TestTrainerRemovesLeftoversOfAKilledSave(t *testing.T) {
 	if err := os.Symlink("step-000003", filepath.Join(out, "latest.tmp")); err != nil {
 		t.Fatal(err)
 	}
+	// Killed between moving the old best aside and moving the new one in.
+	oldBest := filepath.Join(out, ".best.tmp-789.old")
+	if err := os.MkdirAll(oldBest, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(oldBest, "marker"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	keep := filepath.Join(out, "notes.tmp-1") // not hidden: the user's
 	if err := os.WriteFile(keep, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
 
-	runTrainer(t, tinyTrainOptions(t, corpusPath, out, 2))
-	for _, p := range []string{partial, tmpTokens, filepath.Join(out, "latest.tmp")} {
+	tr, err := NewTrainer(tinyTrainOptions(t, corpusPath, out, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.Close()
+	if _, err := os.Stat(filepath.Join(out, "best", "marker")); err != nil {
+		t.Errorf("the old best was not put back: %v", err)
+	}
+	for _, p := range []string{partial, tmpTokens, filepath.Join(out, "latest.tmp"), oldBest} {
 		if _, err := os.Lstat(p); err == nil {
 			t.Errorf("%s is still there after a new run in the directory", p)
 		}
