@@ -466,8 +466,8 @@ func TestRequestValidation(t *testing.T) {
 }
 
 // TestStopStringOrArray checks that stop works as a string and as an
-// array: greedy text ends just before the first match, with
-// finish_reason "stop".
+// array, streamed or not: greedy text ends just before the first match,
+// with finish_reason "stop".
 func TestStopStringOrArray(t *testing.T) {
 	gen, _ := testModel(t)
 	_, ts := newTestServer(t, gen, Options{})
@@ -484,7 +484,9 @@ func TestStopStringOrArray(t *testing.T) {
 	full, _ := text(fmt.Sprintf(req, ""))
 	runes := []rune(full)
 	require.Greater(t, len(runes), 8, "greedy text %q", full)
-	stop := string(runes[6])
+	// Two characters, so that a stream could leak the first before the
+	// second shows that they form the stop string.
+	stop := string(runes[6:8])
 	want := full[:strings.Index(full, stop)]
 
 	for _, field := range []string{quote(stop), `["不会出现的字符串",` + quote(stop) + `]`} {
@@ -492,6 +494,22 @@ func TestStopStringOrArray(t *testing.T) {
 		assert.Equal(t, want, got, "stop %s", field)
 		assert.Equal(t, "stop", finish, "stop %s", field)
 	}
+
+	// Streamed, no part of the stop string reaches the client either.
+	chunks, _ := streamCompletion(t, ts.URL+"/v1/completions",
+		fmt.Sprintf(req, `,"stream":true,"stop":`+quote(stop)))
+	streamed, finish := "", ""
+	for _, raw := range chunks {
+		var c completion
+		require.NoError(t, json.Unmarshal([]byte(raw), &c), "chunk %s", raw)
+		require.Len(t, c.Choices, 1)
+		streamed += c.Choices[0].Text
+		if c.Choices[0].FinishReason != nil {
+			finish = *c.Choices[0].FinishReason
+		}
+	}
+	assert.Equal(t, want, streamed)
+	assert.Equal(t, "stop", finish)
 }
 
 func TestGetEndpoints(t *testing.T) {
