@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/goushi/goushi/bpe"
+	"github.com/goushi/goushi/corpus"
 	"github.com/goushi/goushi/gpt"
 )
 
@@ -101,8 +102,7 @@ func evalFile(ck *gpt.Checkpoint, path string, batch int) (evalFileResult, error
 		return evalFileResult{}, fmt.Errorf("%s is empty; give a file with text", path)
 	}
 	if !utf8.Valid(data) {
-		return evalFileResult{}, fmt.Errorf("%s is not valid UTF-8; convert it first, "+
-			"e.g. with iconv -f GB18030 -t UTF-8", path)
+		return evalFileResult{}, notUTF8Error(path, data)
 	}
 	eot, ok := ck.Tokenizer.SpecialID(bpe.EndOfText)
 	if !ok {
@@ -113,4 +113,26 @@ func evalFile(ck *gpt.Checkpoint, path string, batch int) (evalFileResult, error
 	loss, bpb := gpt.EvaluateStream(ck.Model, ck.Tokenizer, gpt.IntStream(ids), 0, batch)
 	return evalFileResult{File: path, Bytes: len(data), Tokens: len(ids) - 1, Loss: loss,
 		BPB: bpb}, nil
+}
+
+// notUTF8Error says that the file at path is not UTF-8, where its first bad
+// byte is, and, when the file reads whole as UTF-16 or a Chinese legacy
+// encoding, the iconv command that converts it.
+func notUTF8Error(path string, data []byte) error {
+	off := 0
+	for off < len(data) {
+		r, n := utf8.DecodeRune(data[off:])
+		if r == utf8.RuneError && n <= 1 {
+			break
+		}
+		off += n
+	}
+	_, enc, err := corpus.DecodeText(path, data)
+	if err != nil {
+		return fmt.Errorf("%s is not UTF-8 (a bad byte at offset %d) nor any encoding "+
+			"goushi recognises; eval scores UTF-8 text only: %w", path, off, err)
+	}
+	return fmt.Errorf("%s is not UTF-8 (a bad byte at offset %d) but reads as %s; eval "+
+		"scores UTF-8 text, so convert it first: iconv -f %s -t UTF-8 %s > converted.txt",
+		path, off, enc, enc, path)
 }

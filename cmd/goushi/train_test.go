@@ -57,6 +57,47 @@ func TestTrainCommandWritesLoadableCheckpoint(t *testing.T) {
 		t.Errorf("no loss curve next to the checkpoint: %v", err)
 	}
 	t.Run("eval", func(t *testing.T) { checkEvalJSON(t, best) })
+	t.Run("eval rejects files", func(t *testing.T) { checkEvalRejectsFiles(t, best) })
+}
+
+// checkEvalRejectsFiles runs `goushi eval` with a loadable checkpoint on
+// files it cannot score and checks that each error names the file and
+// the fix.
+func checkEvalRejectsFiles(t *testing.T, checkpoint string) {
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	// 你好 in GBK; UTF-16LE with its byte order mark; bytes of no encoding.
+	gbk := write("gbk.txt", []byte{'o', 'k', 0xc4, 0xe3, 0xba, 0xc3})
+	utf16 := write("utf16.txt", []byte{0xff, 0xfe, 0x60, 0x4f, 0x7d, 0x59})
+	junk := write("junk.txt", []byte{'a', 'b', 0xff, 0xff, 0xff})
+	empty := write("empty.txt", nil)
+	cases := []struct {
+		file string
+		want []string
+	}{
+		{gbk, []string{gbk, "offset 2", "iconv -f GB18030 -t UTF-8 " + gbk}},
+		{utf16, []string{utf16, "offset 0", "iconv -f UTF-16LE -t UTF-8 " + utf16}},
+		{junk, []string{junk, "offset 2", "UTF-8 text only"}},
+		{empty, []string{empty, "is empty"}},
+	}
+	for _, c := range cases {
+		err := cmdEval([]string{"--checkpoint", checkpoint, c.file})
+		if err == nil {
+			t.Errorf("eval %s succeeded, want an error", c.file)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("eval %s: error %q does not mention %q", c.file, err, w)
+			}
+		}
+	}
 }
 
 // checkEvalJSON runs `goushi eval --json` with the checkpoint on a short
