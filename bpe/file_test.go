@@ -104,6 +104,12 @@ func TestLoadRejectsBadFiles(t *testing.T) {
 		// The 17 bytes after the count line hold at most 4 merge lines.
 		{"count beyond file", withCRC("goushi-bpe 1\nmerges 16000000\n97 98\nspecials 0\n"),
 			"line 2: 16000000 merges announced, but the rest of the file holds at most 4"},
+		// Merge i joins token 255+i to itself, so token 256+i is 2^(i+1)
+		// bytes long, and 40 such merges would ask for 2 TiB. After merge k
+		// the tokens hold 2^(k+2)-2 bytes, and the limit for 40 merges is
+		// 2^20 + 40*4096 = 1,212,416, so merge 19 is the first above it.
+		{"doubling merges", withCRC(doublingMerges(40)),
+			"merge 19 (274 274) brings the tokens to 2097150 bytes, above the limit of 1212416"},
 		{"empty file", "", "not a tokenizer file"},
 		{"directory", "", "is a directory"},
 	}
@@ -134,6 +140,18 @@ func TestLoadRejectsBadFiles(t *testing.T) {
 		!strings.Contains(err.Error(), "absent.bpe") {
 		t.Errorf("Load of a missing file: error %v, want one naming it", err)
 	}
+}
+
+// doublingMerges returns a tokenizer file body with n merges, each of
+// which joins the previous token to itself.
+func doublingMerges(n int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "goushi-bpe 1\nmerges %d\n97 97\n", n)
+	for i := 1; i < n; i++ {
+		fmt.Fprintf(&b, "%d %d\n", 255+i, 255+i)
+	}
+	b.WriteString("specials 0\n")
+	return b.String()
 }
 
 // endlessReader is a reader that repeats its byte forever.
@@ -234,5 +252,43 @@ func TestReadHFJSONRejectsOtherLayouts(t *testing.T) {
 				t.Errorf("error %v, want one containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func FuzzRead(f *testing.F) {
+	// Each input is a file body. It is read as it is and with a valid
+	// checksum line appended, so that the fuzzer gets past the checksum.
+	f.Add([]byte("goushi-bpe 1\nmerges 2\n228 184\n256 173\nspecials 1\n\"<|endoftext|>\"\n"))
+	f.Add([]byte("goushi-bpe 1\nmerges 1\n97 256\nspecials 0\n"))
+	f.Add([]byte("goushi-bpe 1\nmerges 16000000\n97 98\nspecials 0\n"))
+	f.Add([]byte("goushi-bpe 1\nmerges 2\n97 98\n256 -1\nspecials 2\n\"a\"\n\"a\"\n"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, data := range [][]byte{body, []byte(withCRC(string(body)))} {
+			checkReadWrite(t, data)
+		}
+	})
+}
+
+// checkReadWrite reads data as a tokenizer file. An input either fails
+// with an error or gives a tokenizer whose written file reads back to the
+// same merges and specials.
+func checkReadWrite(t *testing.T, data []byte) {
+	tok, err := Read(bytes.NewReader(data))
+	if err != nil {
+		return
+	}
+	var buf bytes.Buffer
+	if _, err := tok.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Read(&buf)
+	if err != nil {
+		t.Fatalf("reading the file WriteTo wrote: %v", err)
+	}
+	if !reflect.DeepEqual(back.Merges(), tok.Merges()) {
+		t.Fatal("merges changed in a write and read")
+	}
+	if !reflect.DeepEqual(back.Specials(), tok.Specials()) {
+		t.Fatal("specials changed in a write and read")
 	}
 }

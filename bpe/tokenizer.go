@@ -47,14 +47,13 @@ func newTokenizer(merges [][2]int32, specials []string) (*Tokenizer, error) {
 	for i := range t.bytePairs {
 		t.bytePairs[i] = -1
 	}
+	if err := checkTokenSizes(merges); err != nil {
+		return nil, err
+	}
 	seen := make(map[string]int, len(merges))
 	for i, m := range merges {
 		id := int32(256 + i)
 		a, b := m[0], m[1]
-		if a < 0 || b < 0 || a >= id || b >= id {
-			return nil, fmt.Errorf("bpe: merge %d (%d %d) refers to a token that is not "+
-				"defined before it", i, a, b)
-		}
 		tok := append(append([]byte{}, t.tokens[a]...), t.tokens[b]...)
 		if j, dup := seen[string(tok)]; dup || len(tok) == 1 {
 			return nil, fmt.Errorf("bpe: merge %d (%d %d) gives the bytes %q of token %d again",
@@ -73,6 +72,40 @@ func newTokenizer(merges [][2]int32, specials []string) (*Tokenizer, error) {
 	}
 	t.encoders.New = func() any { return newEncoder(t) }
 	return t, nil
+}
+
+// maxTokenBytes returns the limit on the bytes that the tokens of n merges
+// hold together: 1 MiB plus 4 KiB per merge. A merge can double a token's
+// length, so without a limit 40 lines of a tokenizer file could ask for a
+// terabyte. Trained vocabularies average a few bytes per token.
+func maxTokenBytes(n int) int64 { return 1<<20 + 4096*int64(n) }
+
+// checkTokenSizes checks that every merge refers to ids defined before it
+// and that the merged tokens fit in maxTokenBytes, before any token is
+// built.
+func checkTokenSizes(merges [][2]int32) error {
+	size := make([]int64, 256, 256+len(merges))
+	for b := range size {
+		size[b] = 1
+	}
+	total, limit := int64(0), maxTokenBytes(len(merges))
+	for i, m := range merges {
+		id := int32(256 + i)
+		a, b := m[0], m[1]
+		if a < 0 || b < 0 || a >= id || b >= id {
+			return fmt.Errorf("bpe: merge %d (%d %d) refers to a token that is not "+
+				"defined before it", i, a, b)
+		}
+		n := size[a] + size[b]
+		total += n
+		if total > limit {
+			return fmt.Errorf("bpe: merge %d (%d %d) brings the tokens to %d bytes, above the "+
+				"limit of %d for %d merges (1 MiB + 4 KiB per merge)", i, a, b, total, limit,
+				len(merges))
+		}
+		size = append(size, n)
+	}
+	return nil
 }
 
 // VocabSize returns the number of ids: bytes, merges and specials.

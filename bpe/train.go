@@ -42,7 +42,10 @@ type trainHooks struct {
 // by the smaller left token id, then the smaller right token id, so the
 // result depends only on the multiset of pre-tokens: neither document order
 // nor GOMAXPROCS changes it. A pair whose merged bytes equal an existing
-// token is never merged, so every token has distinct bytes.
+// token is never merged, so every token has distinct bytes. Train fails
+// when the tokens would hold more than 1 MiB plus 4 KiB per merge in all,
+// the limit that Read also applies, which takes megabytes of one repeated
+// pre-token.
 func Train(texts []string, opts TrainOptions) (*Tokenizer, error) {
 	return train(texts, opts, trainHooks{})
 }
@@ -81,6 +84,10 @@ func train(texts []string, opts TrainOptions, hooks trainHooks) (*Tokenizer, err
 	}
 	if bar != nil {
 		_ = bar.Finish()
+	}
+	if err := checkTokenSizes(st.merges); err != nil {
+		return nil, fmt.Errorf("%w; the corpus repeats very long pre-tokens, such as runs of "+
+			"one character, so shorten them", err)
 	}
 	return newTokenizer(st.merges, opts.Specials)
 }

@@ -373,6 +373,10 @@ func TestTrainErrors(t *testing.T) {
 			TrainOptions{VocabSize: 300, Specials: []string{""}}, "empty special token"},
 		{"negative min frequency", []string{"abc"},
 			TrainOptions{VocabSize: 300, MinFrequency: -1}, "min frequency -1 is negative"},
+		// Two runs of 2^21 '=' merge into tokens of 2, 4, ... 2^21 bytes:
+		// 2^22-2 bytes in 21 merges, above 2^20 + 21*4096.
+		{"huge tokens", []string{strings.Repeat("=", 1<<21), strings.Repeat("=", 1<<21)},
+			TrainOptions{VocabSize: 300}, "the corpus repeats very long pre-tokens"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
