@@ -29,7 +29,7 @@ func CausalSelfAttention(tp *Tape, qkv *Var, B, T, H int, dropout float32) *Var 
 	}
 	a := attention{B: B, T: T, H: H, C: c3 / 3, hd: c3 / 3 / H}
 	a.scale = float32(1 / math.Sqrt(float64(a.hd)))
-	if tp != nil && dropout > 0 {
+	if tp.Training() && dropout > 0 {
 		a.dropout = dropout
 		a.stream = tp.nextDropoutStream()
 	}

@@ -6,7 +6,8 @@
 // gradient of a scalar loss and runs the closures in reverse order. Every op
 // takes the tape as its first argument. A nil *Tape means no-grad mode, as
 // inference wants: ops compute their outputs into fresh memory and record
-// nothing.
+// nothing. A tape with NoGrad set records nothing either, but draws the
+// outputs from its arena, so repeated evaluation reuses its buffers.
 //
 // Parameters (leaves made with NewParam) own a gradient buffer that
 // persists across steps, so several Backward calls accumulate into it until

@@ -154,10 +154,10 @@ func GELU(tp *Tape, x *Var) *Var {
 
 // Dropout zeroes each element of x with probability p and scales the rest
 // by 1/(1-p), so the expected value is unchanged. It returns x itself on a
-// nil tape (inference) or when p is 0. The mask is derived from tp.Seed and
+// nil or NoGrad tape (inference) or when p is 0. The mask is derived from tp.Seed and
 // is recomputed in the backward pass instead of being stored.
 func Dropout(tp *Tape, x *Var, p float32) *Var {
-	if tp == nil || p == 0 {
+	if !tp.Training() || p == 0 {
 		return x
 	}
 	if p < 0 || p >= 1 {

@@ -193,6 +193,47 @@ func TestNilTapeRecordsNothing(t *testing.T) {
 	}
 }
 
+// TestNoGradTapeRecordsNothing runs linear, GELU, attention and dropout on
+// a NoGrad tape. The values must equal those of a nil tape, so dropout is
+// the identity. No op may be recorded, and a second pass after Reset must
+// reuse the arena without growing it.
+func TestNoGradTapeRecordsNothing(t *testing.T) {
+	const B, T, H, C = 2, 4, 2, 4
+	rng := rand.New(rand.NewPCG(5, 5))
+	x, w := randParam(rng, "x", B*T, C), randParam(rng, "w", 3*C, C)
+	forward := func(tp *Tape) *Var {
+		qkv := Dropout(tp, Linear(tp, x, w, nil), 0.5)
+		return GELU(tp, CausalSelfAttention(tp, qkv, B, T, H, 0.5))
+	}
+	want := forward(nil)
+
+	tp := NewTape()
+	tp.NoGrad = true
+	tp.Seed = 3
+	var arena int
+	for pass := range 2 {
+		tp.Reset()
+		got := forward(tp)
+		for i := range want.Value.Data {
+			if got.Value.Data[i] != want.Value.Data[i] {
+				t.Fatalf("pass %d out[%d]: NoGrad tape %g, nil tape %g", pass, i,
+					got.Value.Data[i], want.Value.Data[i])
+			}
+		}
+		if tp.Len() != 0 {
+			t.Errorf("pass %d: NoGrad tape recorded %d ops, want 0", pass, tp.Len())
+		}
+		if pass == 1 && tp.ArenaBytes() != arena {
+			t.Errorf("arena grew from %d to %d bytes on the second pass", arena,
+				tp.ArenaBytes())
+		}
+		arena = tp.ArenaBytes()
+	}
+	if arena == 0 {
+		t.Error("NoGrad tape drew nothing from its arena")
+	}
+}
+
 // TestTapeReuse runs the same step twice on one tape: the gradients must
 // match exactly, the arena must not grow, and the second step must not
 // allocate any large buffer.

@@ -59,6 +59,12 @@ type Tape struct {
 	// sets it once per step from its own RNG.
 	Seed uint64
 
+	// NoGrad makes ops on the tape run as on a nil tape, recording no
+	// backward pass and applying no dropout, but with their outputs drawn
+	// from the arena. An evaluation loop that calls Reset between batches
+	// then reuses the same buffers instead of allocating new ones.
+	NoGrad bool
+
 	dropoutOps uint64
 }
 
@@ -89,9 +95,9 @@ func (tp *Tape) ArenaBytes() int { return tp.arena.bytes() }
 
 // Push records fn to be run during Backward after every op pushed later.
 // Ops defined outside this package use it to record their backward pass.
-// It does nothing on a nil tape.
+// It does nothing on a nil tape or one with NoGrad set.
 func (tp *Tape) Push(fn func()) {
-	if tp == nil {
+	if !tp.Training() {
 		return
 	}
 	tp.backward = append(tp.backward, fn)
@@ -214,8 +220,12 @@ func beta(fresh bool) float32 {
 	return 1
 }
 
+// Training reports whether ops on tp record their backward pass and apply
+// dropout: tp is not nil and NoGrad is not set.
+func (tp *Tape) Training() bool { return tp != nil && !tp.NoGrad }
+
 // needsGrad reports whether an op on tp should record a backward pass.
-func (tp *Tape) needsGrad() bool { return tp != nil }
+func (tp *Tape) needsGrad() bool { return tp.Training() }
 
 // arena hands out float32 buffers and takes them back, early through
 // release once their last reader has run, or all together through reset at

@@ -100,7 +100,8 @@ func (m *Model) NumParams() int {
 }
 
 // Forward returns the logits (B·T, V) for ids (B·T) laid out as B sequences
-// of T tokens. A nil tape runs without recording gradients or dropout. It
+// of T tokens. A nil tape, or one with NoGrad set, runs without recording
+// gradients or dropout. It
 // panics when T exceeds the context length or an id is outside the vocab.
 func (m *Model) Forward(tp *autograd.Tape, ids []int, B, T int) *autograd.Var {
 	if B <= 0 || T <= 0 || len(ids) != B*T {
@@ -208,6 +209,52 @@ func (m *Model) LossBackward(tp *autograd.Tape, ids, targets []int, B, T, microB
 		tp.BackwardScaled(l, scale*float32(w))
 	}
 	return float32(loss)
+}
+
+// EvalLoss returns the mean cross-entropy of the predictions for ids
+// against targets (both B·T) over the non-ignored targets, as Loss does,
+// without gradients or dropout. It runs the batch through the model in
+// micro-batches of at most DefaultMicroRows rows (at least one sequence)
+// with tp in NoGrad mode, so repeated calls reuse the arena's buffers and
+// the arena stays within what LossBackward on the same tape needs. Values
+// recorded on tp before the call become invalid; tp.NoGrad keeps its value.
+// It returns 0 when every target is ignored.
+func (m *Model) EvalLoss(tp *autograd.Tape, ids, targets []int, B, T int) float64 {
+	if tp == nil {
+		panic("gpt: eval loss on a nil tape; pass autograd.NewTape()")
+	}
+	if B <= 0 || T <= 0 || len(ids) != B*T || len(targets) != len(ids) {
+		panic(fmt.Sprintf("gpt: eval loss of %d ids and %d targets as B=%d T=%d",
+			len(ids), len(targets), B, T))
+	}
+	noGrad := tp.NoGrad
+	tp.NoGrad = true
+	defer func() { tp.NoGrad = noGrad }()
+
+	micro := max(1, DefaultMicroRows/T)
+	var nats float64
+	count := 0
+	for lo := 0; lo < B; lo += micro {
+		hi := min(lo+micro, B)
+		microTargets := targets[lo*T : hi*T]
+		share := 0
+		for _, t := range microTargets {
+			if t != autograd.IgnoreIndex {
+				share++
+			}
+		}
+		if share == 0 {
+			continue
+		}
+		tp.Reset()
+		l := m.Loss(tp, ids[lo*T:hi*T], microTargets, hi-lo, T)
+		nats += float64(l.Value.Data[0]) * float64(share)
+		count += share
+	}
+	if count == 0 {
+		return 0
+	}
+	return nats / float64(count)
 }
 
 // microSeed derives the dropout seed of micro-batch k from a step's seed

@@ -508,6 +508,50 @@ func TestLossBackwardDropoutSeed(t *testing.T) {
 	}
 }
 
+// TestEvalLossMatchesLoss compares EvalLoss, which runs micro-batches on
+// a NoGrad tape, with Loss on a nil tape for a model with dropout: dropout
+// must be off in both, and the mean over the non-ignored targets must agree
+// to float32 rounding of a loss of about 2.5. It also checks that the tape
+// keeps NoGrad off afterwards, that no gradient moves, and that evaluation
+// does not grow an arena that LossBackward has sized.
+func TestEvalLossMatchesLoss(t *testing.T) {
+	// T = 128 makes micro-batches of 4 sequences, so the batch runs as 4 and 2.
+	const B, T = 6, 128
+	cfg := Config{VocabSize: 11, ContextLen: T, Layers: 1, Heads: 2, Embd: 8, Dropout: 0.3}
+	m := New(cfg, 12)
+	randomize(m, 13)
+	ids, targets := batch(14, B, T, cfg.VocabSize, true)
+	for i := range T {
+		targets[4*T+i] = autograd.IgnoreIndex
+	}
+	want := float64(m.Loss(nil, ids, targets, B, T).Value.Data[0])
+
+	tp := autograd.NewTape()
+	m.LossBackward(tp, ids, targets, B, T, 0, 1)
+	arena := tp.ArenaBytes()
+	for _, p := range m.Params() {
+		p.Grad.Zero()
+	}
+
+	got := m.EvalLoss(tp, ids, targets, B, T)
+	if math.Abs(got-want) > 1e-6*math.Abs(want) {
+		t.Errorf("EvalLoss %g, Loss on a nil tape %g", got, want)
+	}
+	if tp.NoGrad {
+		t.Error("EvalLoss left the tape in NoGrad mode")
+	}
+	if tp.ArenaBytes() > arena {
+		t.Errorf("EvalLoss grew the arena from %d to %d bytes", arena, tp.ArenaBytes())
+	}
+	for _, p := range m.Params() {
+		for i, g := range p.Grad.Data {
+			if g != 0 {
+				t.Fatalf("%s grad[%d] = %g after EvalLoss, want 0", p.Name, i, g)
+			}
+		}
+	}
+}
+
 func TestLossAllIgnoredIsZero(t *testing.T) {
 	m := New(testConfig, 2)
 	ids, _ := batch(3, 1, 4, testConfig.VocabSize, false)

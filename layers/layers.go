@@ -85,8 +85,8 @@ func (l *LayerNorm) Forward(tp *autograd.Tape, x *autograd.Var) *autograd.Var {
 // Params returns the gain, then the bias.
 func (l *LayerNorm) Params() []*autograd.Var { return []*autograd.Var{l.Weight, l.Bias} }
 
-// Dropout zeroes activations with probability P during training (a non-nil
-// tape) and is the identity otherwise.
+// Dropout zeroes activations with probability P during training (a tape
+// for which Training reports true) and is the identity otherwise.
 type Dropout struct {
 	P float32
 }
@@ -140,7 +140,7 @@ func (a *CausalSelfAttention) attend(tp *autograd.Tape, res, qkv *autograd.Var,
 // residual.
 func projectResidual(tp *autograd.Tape, proj *Linear, res, y *autograd.Var,
 	dropout float32) *autograd.Var {
-	if res != nil && (tp == nil || dropout == 0) {
+	if res != nil && (!tp.Training() || dropout == 0) {
 		return autograd.LinearResidual(tp, res, y, proj.Weight, proj.Bias)
 	}
 	y = autograd.Dropout(tp, proj.Forward(tp, y), dropout)
@@ -187,7 +187,7 @@ func (m *MLP) ForwardResidual(tp *autograd.Tape, res, x *autograd.Var) *autograd
 // the backward pass instead of stored.
 func (m *MLP) activate(tp *autograd.Tape, res, h *autograd.Var) *autograd.Var {
 	w, b := m.CProj.Weight, m.CProj.Bias
-	if res != nil && (tp == nil || m.Dropout == 0) {
+	if res != nil && (!tp.Training() || m.Dropout == 0) {
 		return autograd.GELULinear(tp, res, h, w, b)
 	}
 	y := autograd.Dropout(tp, autograd.GELULinear(tp, nil, h, w, b), m.Dropout)
