@@ -25,7 +25,9 @@ func sampleStyle(m *Model, tok *bpe.Tokenizer, style string, seed uint64) (strin
 		}
 		sb.WriteString(ev.Text)
 	}
-	return sb.String(), nil
+	// The last token may stop inside a character, whose bytes the decoder
+	// flushes as U+FFFD; a preview drops that.
+	return strings.TrimSuffix(sb.String(), "\uFFFD"), nil
 }
 
 // previewSample emits a sample in the next style, so that periodic
