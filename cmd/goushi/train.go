@@ -314,8 +314,13 @@ func cmdTrain(args []string) error {
 		}
 		fmt.Fprintf(w, "\n[%s] %s\n", name, oneLine(s.Text))
 	}
-	fmt.Fprintf(w, "\nValidation: %.4f nats per token, %.4f bits per byte\n", res.ValLoss,
-		res.ValBPB)
+	if res.ValBPB > 0 {
+		fmt.Fprintf(w, "\nValidation: %.4f nats per token, %.4f bits per byte\n", res.ValLoss,
+			res.ValBPB)
+	} else {
+		fmt.Fprintf(w, "\nValidation: none; the corpus is one document after deduplication, "+
+			"so none was held out. Add documents for a validation loss.\n")
+	}
 	if styles := tr.EvaluateStyles(); len(styles) > 0 {
 		parts := make([]string, len(styles))
 		for i, s := range styles {

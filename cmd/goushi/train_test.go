@@ -268,3 +268,19 @@ func TestDefaultRunDir(t *testing.T) {
 		t.Errorf("new run dir = %s, want %s", got, want)
 	}
 }
+
+func TestTrainCommandOnOneDocument(t *testing.T) {
+	text := filepath.Join(t.TempDir(), "one.txt")
+	content := strings.Repeat("天地玄黄，宇宙洪荒。日月盈昃，辰宿列张。寒来暑往，秋收冬藏。", 40)
+	if err := os.WriteFile(text, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, stdout := trainTiny(t, "--corpus", text, "--steps", "3")
+	if !strings.Contains(stdout, "Validation: none") || strings.Contains(stdout, "0.0000") {
+		t.Errorf("a corpus of one document has no validation split, but train printed:\n%s",
+			stdout)
+	}
+	if strings.Contains(stdout, "\uFFFD\n") {
+		t.Errorf("a sample ends in a broken character:\n%s", stdout)
+	}
+}
