@@ -249,7 +249,7 @@ func cutSpecials(text string, specials []string) []string {
 type specialFinder struct {
 	text     string
 	specials []string
-	next     []int // offset of each special's next occurrence, -1: none, -2: not searched
+	next     []int // offset of each special's next occurrence, -1 if none, -2 before a search
 }
 
 func newSpecialFinder(text string, specials []string) *specialFinder {
