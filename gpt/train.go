@@ -670,7 +670,7 @@ func (tr *Trainer) Run(ctx context.Context) (*Result, error) {
 	}
 	priorElapsed := tr.State.ElapsedSeconds
 	tr.log.Info("training", "params", tr.Model.NumParams(), "step", tr.State.Step,
-		"total_steps", o.Steps, "batch", o.Batch, "accum", o.Accum, "out", o.Out)
+		"total_steps", tr.sched.Total, "batch", o.Batch, "accum", o.Accum, "out", o.Out)
 
 	var recent []float64 // seconds of the last steps, for tokens/s
 	interrupted := false
