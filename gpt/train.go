@@ -996,11 +996,13 @@ func (tr *Trainer) prune() {
 
 func (tr *Trainer) nonFinite(step int, loss float64) (*Result, error) {
 	last := tr.lastSaved
-	if last == "" {
-		last = "none was saved yet"
-	}
 	tr.log.Error("loss is not finite; stopping", "step", step, "loss", loss,
 		"last_checkpoint", last)
+	if last == "" {
+		return nil, fmt.Errorf("train: %w: loss %v at step %d, before any checkpoint; "+
+			"lower --lr and start again", ErrNonFinite, loss, step)
+	}
 	return nil, fmt.Errorf("train: %w: loss %v at step %d; the last good checkpoint is %s; "+
-		"lower --lr or resume from it", ErrNonFinite, loss, step, last)
+		"lower --lr and start a new run from it with --init-from",
+		ErrNonFinite, loss, step, last)
 }
