@@ -185,3 +185,48 @@ func TestTokenizerErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestBenchTokenizerJSON(t *testing.T) {
+	_, text := trainSmall(t)
+	saved := filepath.Join(t.TempDir(), "bench.bpe")
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout := os.Stdout
+	os.Stdout = w
+	err = benchTokenizer([]string{"--corpus", text, "--heldout", text, "--vocab-size", "300",
+		"--json", "--out", saved})
+	os.Stdout = stdout
+	w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res tokenizerBenchResult
+	if err := json.NewDecoder(r).Decode(&res); err != nil {
+		t.Fatalf("bench tokenizer --json printed no JSON object: %v", err)
+	}
+
+	// trainSmall's text is 50 lines of 49 bytes and 25 characters. A token
+	// holds at least one byte, so there are at most 2450 tokens and at
+	// least 1250/2450 characters per token.
+	if res.CorpusBytes != 2450 || res.HeldoutBytes != 2450 {
+		t.Errorf("corpus %d bytes, held-out %d bytes; want 2450 each", res.CorpusBytes,
+			res.HeldoutBytes)
+	}
+	if res.CharsPerToken < 1250.0/2450 || res.CharsPerToken > 1250 {
+		t.Errorf("characters per token %.3f, want between 0.510 and 1250", res.CharsPerToken)
+	}
+	if res.EncodeMBps <= 0 || res.TrainSeconds <= 0 {
+		t.Errorf("encode %.1f MB/s, train %.3f s; want both above 0", res.EncodeMBps,
+			res.TrainSeconds)
+	}
+	loaded, err := bpe.Load(saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loaded.VocabSize() != res.VocabSize || res.VocabSize > 300 || res.VocabSize <= 257 {
+		t.Errorf("vocab %d in JSON, %d in the saved file; want equal, from 258 to 300",
+			res.VocabSize, loaded.VocabSize())
+	}
+}
