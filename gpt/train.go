@@ -46,8 +46,8 @@ type TrainOptions struct {
 	// schedule as Steps laid it out, as an interrupt would; 0 means never.
 	StopAt int
 
-	Batch       int     // sequences per micro-batch
-	Accum       int     // micro-batches per optimizer step
+	Batch       int     // sequences per batch, passed through the model a few at a time
+	Accum       int     // batches whose gradients add up to one optimizer step
 	LR          float64 // peak learning rate
 	MinLR       float64 // learning rate at the end of the cosine decay; 0 means LR/10
 	Warmup      int     // warmup steps (0 is none); -1 means 5% of Steps, at most 100
@@ -468,7 +468,7 @@ func (tr *Trainer) Close() {
 	}
 }
 
-// Step runs one optimizer step over Accum micro-batches at the schedule's
+// Step runs one optimizer step over Accum batches at the schedule's
 // rate and returns the mean training loss.
 func (tr *Trainer) Step() float64 {
 	o := tr.opts

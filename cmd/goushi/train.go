@@ -85,8 +85,8 @@ func parseTrainFlags(args []string) (*trainFlags, error) {
 		"optimizer steps; 0 derives them from --time, or keeps those of --resume")
 	fs.DurationVar(&f.duration, "time", d.Duration,
 		"wall-clock budget of the whole run when --steps is 0, e.g. 10m or 90s")
-	fs.IntVar(&o.Batch, "batch", d.Batch, "sequences per micro-batch")
-	fs.IntVar(&o.Accum, "accum", d.Accum, "micro-batches per optimizer step")
+	fs.IntVar(&o.Batch, "batch", d.Batch, "sequences per batch")
+	fs.IntVar(&o.Accum, "accum", d.Accum, "batches whose gradients add up to one optimizer step")
 	fs.Float64Var(&o.LR, "lr", d.LR, "peak learning rate")
 	fs.Float64Var(&o.MinLR, "min-lr", 0, "learning rate at the end of the decay (default lr/10)")
 	fs.IntVar(&o.Warmup, "warmup", d.Warmup, "warmup steps; -1 is 5% of the steps, at most 100")
@@ -138,7 +138,7 @@ func parseTrainFlags(args []string) (*trainFlags, error) {
 	}
 	if from := cmp.Or(o.Resume, o.InitFrom); from != "" {
 		// The checkpoint's config.json fixes the model; a dim flag would be
-		// ignored, so refuse it instead.
+		// ignored, so reject it instead.
 		var bad string
 		fs.Visit(func(fl *flag.Flag) {
 			switch fl.Name {
