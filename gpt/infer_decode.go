@@ -1,6 +1,7 @@
 package gpt
 
 import (
+	"fmt"
 	"math"
 )
 
@@ -127,7 +128,7 @@ func (s *inferer) decode(ids []int) []float32 {
 	p := s.pos
 	for r, id := range ids {
 		if id < 0 || id >= V {
-			panic("gpt: token id outside the vocab")
+			panic(fmt.Sprintf("gpt: token id %d outside the vocab of %d", id, V))
 		}
 		xr, e, pe := x[r*C:(r+1)*C], s.wte[id*C:(id+1)*C], s.wpe[p*C:(p+1)*C]
 		for i := range xr {
