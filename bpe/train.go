@@ -26,6 +26,10 @@ type TrainOptions struct {
 	MinFrequency int
 	// Progress receives a progress bar of the merges when non-nil.
 	Progress io.Writer
+	// OnMerges, when non-nil, is called with the number of merges done
+	// and the number asked for, every 64 merges and once at the end, for
+	// progress output where a bar does not fit, such as a log.
+	OnMerges func(done, total int)
 }
 
 // trainHooks lets tests observe the trainer's state after each merge.
@@ -78,12 +82,20 @@ func train(texts []string, opts TrainOptions, hooks trainHooks) (*Tokenizer, err
 		if hooks.afterMerge != nil {
 			hooks.afterMerge(st)
 		}
-		if bar != nil && len(st.merges)%64 == 0 {
-			_ = bar.Set(len(st.merges))
+		if len(st.merges)%64 == 0 {
+			if bar != nil {
+				_ = bar.Set(len(st.merges))
+			}
+			if opts.OnMerges != nil {
+				opts.OnMerges(len(st.merges), numMerges)
+			}
 		}
 	}
 	if bar != nil {
 		_ = bar.Finish()
+	}
+	if opts.OnMerges != nil {
+		opts.OnMerges(len(st.merges), numMerges)
 	}
 	if err := checkTokenSizes(st.merges); err != nil {
 		return nil, fmt.Errorf("%w; the corpus repeats very long pre-tokens, such as runs of "+

@@ -352,6 +352,30 @@ func TestTrainProgressBar(t *testing.T) {
 	}
 }
 
+func TestTrainOnMerges(t *testing.T) {
+	// The hand example makes 3 merges of the 744 asked for, so the only
+	// call is the final one.
+	var calls [][2]int
+	_, err := Train([]string{"aaabdaaabac"}, TrainOptions{VocabSize: 1000,
+		OnMerges: func(done, total int) { calls = append(calls, [2]int{done, total}) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := [][2]int{{3, 744}}; !reflect.DeepEqual(calls, want) {
+		t.Errorf("OnMerges calls = %v, want %v", calls, want)
+	}
+
+	calls = nil
+	_, err = Train(sampleCorpus(), TrainOptions{VocabSize: 256 + 130,
+		OnMerges: func(done, total int) { calls = append(calls, [2]int{done, total}) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := [][2]int{{64, 130}, {128, 130}, {130, 130}}; !reflect.DeepEqual(calls, want) {
+		t.Errorf("OnMerges calls = %v, want %v", calls, want)
+	}
+}
+
 func TestTrainErrors(t *testing.T) {
 	cases := []struct {
 		name string
