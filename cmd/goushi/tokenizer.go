@@ -141,6 +141,8 @@ func tokenizerTrain(args []string) error {
 	}
 	if term.IsTerminal(int(os.Stderr.Fd())) {
 		opts.Progress = os.Stderr
+	} else {
+		opts.OnMerges = logMerges(10 * time.Second)
 	}
 	slog.Info("training tokenizer", "files", len(files), "bytes", total, "vocab_size", *vocab)
 	start := time.Now()
@@ -154,6 +156,19 @@ func tokenizerTrain(args []string) error {
 	slog.Info("tokenizer written", "path", *out, "vocab_size", tok.VocabSize(),
 		"merges", len(tok.Merges()), "seconds", time.Since(start).Seconds())
 	return nil
+}
+
+// logMerges returns a bpe.TrainOptions.OnMerges function that logs the
+// merge count at most once per interval, and when all merges are done.
+func logMerges(interval time.Duration) func(done, total int) {
+	last := time.Now()
+	return func(done, total int) {
+		if done < total && time.Since(last) < interval {
+			return
+		}
+		last = time.Now()
+		slog.Info("bpe merges", "done", done, "total", total)
+	}
 }
 
 // trainLowMemory runs bpe.Train with the garbage collector at GOGC=50

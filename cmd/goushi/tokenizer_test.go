@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/goushi/goushi/bpe"
 )
@@ -228,5 +230,32 @@ func TestBenchTokenizerJSON(t *testing.T) {
 	if loaded.VocabSize() != res.VocabSize || res.VocabSize > 300 || res.VocabSize <= 257 {
 		t.Errorf("vocab %d in JSON, %d in the saved file; want equal, from 258 to 300",
 			res.VocabSize, loaded.VocabSize())
+	}
+}
+
+func TestLogMergesThrottles(t *testing.T) {
+	var out bytes.Buffer
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(slog.New(slog.NewTextHandler(&out, nil)))
+
+	// Within the hour only the call with all merges done is logged.
+	progress := logMerges(time.Hour)
+	progress(64, 200)
+	progress(128, 200)
+	progress(200, 200)
+	if got := strings.Count(out.String(), "bpe merges"); got != 1 {
+		t.Fatalf("%d log lines within the interval, want 1:\n%s", got, out.String())
+	}
+	if !strings.Contains(out.String(), "done=200 total=200") {
+		t.Errorf("log %q lacks done=200 total=200", out.String())
+	}
+
+	// With no interval every call is logged.
+	out.Reset()
+	progress = logMerges(0)
+	progress(64, 200)
+	progress(128, 200)
+	if got := strings.Count(out.String(), "bpe merges"); got != 2 {
+		t.Errorf("%d log lines with no interval, want 2:\n%s", got, out.String())
 	}
 }
