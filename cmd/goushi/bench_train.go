@@ -28,12 +28,14 @@ import (
 var benchTrainStdout io.Writer = os.Stdout
 
 const benchTrainUsage = `usage: goushi bench train [--vocab V] [--ctx T] [--layers L] [--heads H]
-                         [--embd C] [--batch B] [--steps N] [--json]
+                         [--embd C] [--batch B] [--micro M] [--steps N] [--json]
 
 Times full training steps (forward, backward, AdamW) of a GPT on random
 token ids and prints tokens/s, the peak resident memory and the model FLOPs
 utilisation (MFU). Steps are timed after two warm-up steps and the median
-is reported, as the PyTorch reference script does.
+is reported, as the PyTorch reference script does. Like 'goushi train', a
+step passes the batch through the model a few sequences at a time, which
+bounds the activation memory; --micro B passes it whole.
 
 MFU is the model FLOPs per second over the peak. Model FLOPs per token are
 6·N (N: the parameters that take part in a matmul, so all but the position

@@ -189,6 +189,13 @@ func TestBenchTrainJSON(t *testing.T) {
 	}
 }
 
+func TestBenchTrainRejectsNegativeMicro(t *testing.T) {
+	err := benchTrain([]string{"--micro", "-1"})
+	if err == nil || !strings.Contains(err.Error(), "--micro -1") {
+		t.Errorf("bench train --micro -1: error %v, want one naming the value", err)
+	}
+}
+
 func TestParseStyleFloors(t *testing.T) {
 	got, err := parseStyleFloors("抽象=0.25, 宋词=0.1")
 	if err != nil {
