@@ -57,7 +57,9 @@ const slideKeep = 0.75
 //
 // Each new token is computed from a copy of the weight matrices in
 // opts.Weights. The copy is made per call, so it matches the current
-// weights. The prompt always uses the float32 weights. With the default half-precision
+// weights, unless m is frozen (see Freeze): then all calls share one copy
+// per precision. The prompt always uses the float32 weights. With the
+// default half-precision
 // copy the logits differ from a float32 forward pass by about 1e-3 of
 // their scale, which can change a greedy choice between tokens whose
 // logits are that close.

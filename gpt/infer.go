@@ -11,7 +11,7 @@ import (
 // inferLayer holds flat views of one block's parameters for the tape-free
 // inference path. The views alias the model's tensors, so prefill sees
 // training steps taken after the views were made. Single-token steps read
-// the copies that newInferer makes, except in float32.
+// the copies that newInferer makes or takes from Freeze, except in float32.
 type inferLayer struct {
 	ln1W, ln1B   []float32 // (C)
 	attnW, attnB []float32 // (3C, C), (3C): rows q, k, v
@@ -49,14 +49,14 @@ type inferer struct {
 
 	// The single-token step: its copies of the weight matrices and the
 	// team that runs its parallel sections.
-	decLayers []decodeLayer
-	head      weight // wte as the output head (V, C)
-	team      *team
+	dec  *decodeWeights
+	team *team
 }
 
 // newInferer returns an inferer for up to maxRows sequences with an empty
 // cache and one active row. Single-token steps read copies of the weight
-// matrices in precision p, made here. Call close when done with it.
+// matrices in precision p, made here unless m is frozen (see Freeze).
+// Call close when done with it.
 func newInferer(m *Model, maxRows int, p Precision) *inferer {
 	cfg := m.Config
 	if maxRows <= 0 {
@@ -103,7 +103,7 @@ func newInferer(m *Model, maxRows int, p Precision) *inferer {
 	s.scores = make([]float32, maxRows*s.H*cfg.ContextLen)
 	s.grow(maxRows)
 
-	s.makeDecodeWeights(p.resolve())
+	s.dec = s.decodeWeightsFor(m, p.resolve())
 	s.team = newTeam(s.work)
 	return s
 }

@@ -3,6 +3,9 @@ package gpt
 import (
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
+	"weak"
 )
 
 // The single-token step. Generating one token reads every weight once and
@@ -104,20 +107,90 @@ type decodeLayer struct {
 	attn, proj, fc, out weight
 }
 
+// decodeWeights is every matrix the decode step reads, in one precision.
+// Once built it is only read, so inferers may share it.
+type decodeWeights struct {
+	layers []decodeLayer
+	head   weight // wte as the output head (V, C)
+}
+
 // makeDecodeWeights builds the copies of every matrix the decode step
-// reads in precision p.
-func (s *inferer) makeDecodeWeights(p Precision) {
+// reads in precision p, from the views in s.layers and s.wte.
+func (s *inferer) makeDecodeWeights(p Precision) *decodeWeights {
 	C := s.C
-	s.decLayers = make([]decodeLayer, len(s.layers))
+	d := &decodeWeights{layers: make([]decodeLayer, len(s.layers))}
 	for l, w := range s.layers {
-		s.decLayers[l] = decodeLayer{
+		d.layers[l] = decodeLayer{
 			attn: newWeight(w.attnW, 3*C, C, p),
 			proj: newWeight(w.projW, C, C, p),
 			fc:   newWeight(w.fcW, 4*C, C, p),
 			out:  newWeight(w.outW, C, 4*C, p),
 		}
 	}
-	s.head = newWeight(s.wte, s.cfg.VocabSize, C, p)
+	d.head = newWeight(s.wte, s.cfg.VocabSize, C, p)
+	return d
+}
+
+// frozenCopies holds the decode copies of a frozen model, one set per
+// precision, each built on first use.
+type frozenCopies struct {
+	mu     sync.Mutex
+	byPrec map[Precision]*decodeWeights
+}
+
+// frozen maps weak.Pointer[Model] to *frozenCopies. A weak key lets a
+// frozen model be collected; a cleanup then deletes its entry.
+var frozen sync.Map
+
+// Freeze marks m's weights as fixed. Generate then keeps the half-precision
+// or 8-bit copy of the weight matrices it makes, and every later call on
+// m, concurrent ones included, reads that copy instead of making its own.
+// Making a copy costs about as much time as a few generated tokens, and it
+// takes as much memory as the weights in that precision.
+//
+// After Freeze, changing m's weights (a training step, loading other
+// values) leaves single-token steps reading the old copy: call Unfreeze
+// first. Freeze is safe for concurrent use and freezing twice is a no-op.
+func Freeze(m *Model) {
+	key := weak.Make(m)
+	if _, loaded := frozen.LoadOrStore(key, &frozenCopies{}); !loaded {
+		runtime.AddCleanup(m, func(k weak.Pointer[Model]) { frozen.Delete(k) }, key)
+	}
+}
+
+// Unfreeze drops the copies that Freeze kept for m; later Generate calls
+// make their own copy again. Calls already running keep the copy they use.
+func Unfreeze(m *Model) {
+	frozen.Delete(weak.Make(m))
+}
+
+// Frozen reports whether Freeze has been called on m and Unfreeze not
+// since.
+func Frozen(m *Model) bool {
+	_, ok := frozen.Load(weak.Make(m))
+	return ok
+}
+
+// decodeWeightsFor returns the decode copies of m in precision p for s:
+// the shared copies when m is frozen, built by the first caller, or else
+// a fresh set.
+func (s *inferer) decodeWeightsFor(m *Model, p Precision) *decodeWeights {
+	v, ok := frozen.Load(weak.Make(m))
+	if !ok {
+		return s.makeDecodeWeights(p)
+	}
+	fc := v.(*frozenCopies)
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	d := fc.byPrec[p]
+	if d == nil {
+		d = s.makeDecodeWeights(p)
+		if fc.byPrec == nil {
+			fc.byPrec = make(map[Precision]*decodeWeights)
+		}
+		fc.byPrec[p] = d
+	}
+	return d
 }
 
 // decode appends one token to every row, ids (rows), and returns the
@@ -184,7 +257,7 @@ func (s *inferer) work(kind section, layer, t int) {
 // for every batch row.
 func (s *inferer) linearTask(kind section, layer, t int) {
 	C := s.C
-	w, dw := &s.layers[layer], &s.decLayers[layer]
+	w, dw := &s.layers[layer], &s.dec.layers[layer]
 	var buf [decodeChunk]float32
 	lo := t * decodeChunk
 	switch kind {
@@ -228,7 +301,7 @@ func (s *inferer) headTask(t int) {
 	lo := t * decodeChunk
 	hi := min(lo+decodeChunk, V)
 	for r := 0; r < s.rows; r++ {
-		s.head.gemv(s.h[r*C:(r+1)*C], s.logits[r*V+lo:r*V+hi], lo, hi, C)
+		s.dec.head.gemv(s.h[r*C:(r+1)*C], s.logits[r*V+lo:r*V+hi], lo, hi, C)
 	}
 }
 

@@ -22,13 +22,15 @@ var benchGenerateStdout io.Writer = os.Stdout
 
 const benchGenerateUsage = `usage: goushi bench generate --vocab V --ctx T --layers L --heads H --embd C
        [--new-tokens N] [--prompt-tokens P] [--batches 1,8] [--runs R]
-       [--weights f32|f16|q8] [--json]
+       [--weights f32|f16|q8] [--freeze=false] [--json]
 
 Measures generation with the KV cache on a randomly initialised model of
 the given shape, greedy decoding, through the same Generate call that the
 CLI and the server use. For each batch size it reports the time to first
 token for a P-token prompt (prefill and the first draw) and the tokens per
-second after it. Each figure is the best of R runs.
+second after it. Each figure is the best of R runs. The model is frozen
+(gpt.Freeze) as in sample and serve, so only the first run makes the copy
+of the weights; --freeze=false makes one per run, as training's previews do.
 
 Flags:`
 
@@ -57,6 +59,7 @@ func benchGenerate(args []string) error {
 	batches := fs.String("batches", "1,8", "comma-separated batch sizes")
 	runs := fs.Int("runs", 3, "runs per batch size; the best is reported")
 	asJSON := fs.Bool("json", false, "print one JSON object per batch size")
+	freeze := fs.Bool("freeze", true, "share one weight copy between runs (gpt.Freeze)")
 	weights := fs.String("weights", "", "weight precision of each new token: f32, f16 or q8 "+
 		"(default f16 where AVX-512 runs, else f32)")
 	if err := fs.Parse(args); err != nil {
@@ -97,6 +100,10 @@ func benchGenerate(args []string) error {
 		return err
 	}
 	m := gpt.New(cfg, 1)
+	if *freeze {
+		gpt.Freeze(m)
+		defer gpt.Unfreeze(m)
+	}
 	prompt := strings.Repeat("goushi! ", *promptTokens/8+1)[:*promptTokens]
 
 	if !*asJSON {
@@ -105,9 +112,9 @@ func benchGenerate(args []string) error {
 			name = "default"
 		}
 		fmt.Fprintf(benchGenerateStdout, "generate V=%d T=%d L=%d H=%d C=%d, %d-token prompt, "+
-			"%d new tokens, greedy, %s weights, %d workers, kernels %s\n", cfg.VocabSize,
-			cfg.ContextLen, cfg.Layers, cfg.Heads, cfg.Embd, *promptTokens, *newTokens, name,
-			tensor.Workers(), tensor.KernelName())
+			"%d new tokens, greedy, %s weights, frozen %t, %d workers, kernels %s\n",
+			cfg.VocabSize, cfg.ContextLen, cfg.Layers, cfg.Heads, cfg.Embd, *promptTokens,
+			*newTokens, name, *freeze, tensor.Workers(), tensor.KernelName())
 	}
 	for _, b := range sizes {
 		best := genResult{Batch: b}

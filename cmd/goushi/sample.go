@@ -106,6 +106,9 @@ func cmdSample(args []string) error {
 	if err != nil {
 		return err
 	}
+	// A loaded checkpoint never trains, so Generate may keep its copy of
+	// the weights.
+	gpt.Freeze(ck.Model)
 	if err := opts.Validate(ck.Model.Config); err != nil {
 		return fmt.Errorf("invalid flag: %w", err)
 	}

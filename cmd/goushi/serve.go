@@ -72,6 +72,9 @@ func cmdServe(args []string) error {
 	if err != nil {
 		return fmt.Errorf("%w; %s", err, checkpointHint(*checkpoint))
 	}
+	// The served model never trains: every request reads one kept copy of
+	// the weights instead of making its own.
+	gpt.Freeze(ck.Model)
 	gen, card := serve.FromCheckpoint(ck)
 	srv := serve.New(gen, card, serve.Options{
 		Concurrency:     *concurrency,
