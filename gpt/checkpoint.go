@@ -70,6 +70,7 @@ type RunFlags struct {
 	Seed        uint64   `json:"seed"`
 	Batch       int      `json:"batch"`
 	Accum       int      `json:"accum"`
+	Micro       int      `json:"micro,omitempty"` // sequences per pass; 0 is automatic
 	LR          float64  `json:"lr"`
 	MinLR       float64  `json:"min_lr"`
 	Warmup      int      `json:"warmup"`

@@ -46,8 +46,12 @@ type TrainOptions struct {
 	// schedule as Steps laid it out, as an interrupt would; 0 means never.
 	StopAt int
 
-	Batch       int     // sequences per batch, passed through the model a few at a time
-	Accum       int     // batches whose gradients add up to one optimizer step
+	Batch int // sequences per batch, passed through the model a few at a time
+	Accum int // batches whose gradients add up to one optimizer step
+	// Micro is the number of sequences per forward and backward pass; 0
+	// lets LossBackward fit DefaultMicroRows rows. It changes the dropout
+	// masks, so a resumed run keeps the saved run's value.
+	Micro       int
 	LR          float64 // peak learning rate
 	MinLR       float64 // learning rate at the end of the cosine decay; 0 means LR/10
 	Warmup      int     // warmup steps (0 is none); -1 means 5% of Steps, at most 100
@@ -189,9 +193,9 @@ func NewTrainer(opts TrainOptions) (*Trainer, error) {
 	if opts.Out == "" {
 		return nil, errors.New("train: no output directory; set one with --out")
 	}
-	if opts.Batch <= 0 || opts.Accum <= 0 {
-		return nil, fmt.Errorf("train: batch %d and accum %d must be positive",
-			opts.Batch, opts.Accum)
+	if opts.Batch <= 0 || opts.Accum <= 0 || opts.Micro < 0 {
+		return nil, fmt.Errorf("train: batch %d and accum %d must be positive and micro %d "+
+			"not negative", opts.Batch, opts.Accum, opts.Micro)
 	}
 	if opts.Steps <= 0 && opts.Duration <= 0 && opts.Resume == "" {
 		return nil, errors.New("train: neither steps nor a time budget is set; " +
@@ -284,7 +288,7 @@ func withDefaults(o TrainOptions) TrainOptions {
 // resumed, so that it continues bit for bit.
 func (tr *Trainer) applyResumedFlags(f RunFlags) {
 	o := &tr.opts
-	o.Corpus, o.Seed, o.Batch, o.Accum = f.Corpus, f.Seed, f.Batch, f.Accum
+	o.Corpus, o.Seed, o.Batch, o.Accum, o.Micro = f.Corpus, f.Seed, f.Batch, f.Accum, f.Micro
 	o.LR, o.MinLR, o.Warmup, o.WeightDecay, o.Clip = f.LR, f.MinLR, f.Warmup, f.WeightDecay, f.Clip
 	o.Mix = f.StyleMix
 }
@@ -383,7 +387,7 @@ func (tr *Trainer) setupModel(resumed, initial *Checkpoint, styles []string,
 	}
 	tr.newOptimizer()
 	tr.State = TrainState{TotalSteps: o.Steps, Flags: RunFlags{
-		Corpus: o.Corpus, Seed: o.Seed, Batch: o.Batch, Accum: o.Accum, LR: o.LR,
+		Corpus: o.Corpus, Seed: o.Seed, Batch: o.Batch, Accum: o.Accum, Micro: o.Micro, LR: o.LR,
 		MinLR: o.MinLR, Warmup: o.Warmup, WeightDecay: o.WeightDecay, Clip: o.Clip,
 		StyleMix: o.Mix,
 	}}
@@ -482,7 +486,7 @@ func (tr *Trainer) Step() float64 {
 		tr.tape.Seed = mixSeed(o.Seed, uint64(tr.State.Step), uint64(k))
 		// LossBackward passes a few sequences at a time, so the tape holds
 		// the activations of DefaultMicroRows rows rather than the batch's.
-		sum += float64(tr.Model.LossBackward(tr.tape, tr.ids, tr.tgts, o.Batch, T, 0,
+		sum += float64(tr.Model.LossBackward(tr.tape, tr.ids, tr.tgts, o.Batch, T, o.Micro,
 			1/float32(o.Accum)))
 	}
 	if o.Clip > 0 {
@@ -765,7 +769,7 @@ func (tr *Trainer) timeStep() float64 {
 	var seconds float64
 	for range 2 {
 		t0 := time.Now()
-		tr.Model.LossBackward(tr.tape, ids, ids, o.Batch, T, 0, 1)
+		tr.Model.LossBackward(tr.tape, ids, ids, o.Batch, T, o.Micro, 1)
 		seconds = time.Since(t0).Seconds() * float64(o.Accum)
 	}
 	tr.Opt.ZeroGrad()
