@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/goushi/goushi/bpe"
 	"github.com/goushi/goushi/layers"
@@ -197,6 +198,9 @@ func writeOptimizer(path string, m *Model, opt *layers.AdamW) error {
 func LoadCheckpoint(dir string) (*Checkpoint, error) {
 	var cfg Config
 	if err := readJSON(filepath.Join(dir, ConfigFile), &cfg); err != nil {
+		if errNotExist(err) {
+			return nil, fmt.Errorf("load checkpoint: %w", notCheckpoint(dir, err))
+		}
 		return nil, fmt.Errorf("load checkpoint: %w", err)
 	}
 	if err := notHFFolder(dir); err != nil {
@@ -232,6 +236,23 @@ func LoadCheckpoint(dir string) (*Checkpoint, error) {
 	}
 	ck.Credits = string(credits)
 	return ck, nil
+}
+
+// notCheckpoint explains a dir without config.json: a run directory of
+// 'goushi train' gets the checkpoints inside it named, anything else err.
+func notCheckpoint(dir string, err error) error {
+	var inside []string
+	for _, name := range []string{"best", "latest"} {
+		inner := filepath.Join(dir, name)
+		if _, statErr := os.Stat(filepath.Join(inner, ConfigFile)); statErr == nil {
+			inside = append(inside, inner)
+		}
+	}
+	if len(inside) > 0 {
+		return fmt.Errorf("%s is a training run directory, not a checkpoint; pass a "+
+			"checkpoint inside it: %s", dir, strings.Join(inside, " or "))
+	}
+	return fmt.Errorf("%s is not a checkpoint: %w", dir, err)
 }
 
 // notHFFolder returns an error when dir holds a Hugging Face model rather

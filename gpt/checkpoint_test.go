@@ -162,6 +162,24 @@ func TestLoadCheckpointErrors(t *testing.T) {
 	}
 }
 
+func TestLoadCheckpointNamesRunDirectory(t *testing.T) {
+	dir, _, _ := savedTinyCheckpoint(t)
+	run := filepath.Dir(dir)
+	if err := os.Rename(dir, filepath.Join(run, "best")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := LoadCheckpoint(run)
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(run, "best")) {
+		t.Errorf("loading the run directory gave %v, want an error naming %s", err,
+			filepath.Join(run, "best"))
+	}
+	empty := t.TempDir()
+	_, err = LoadCheckpoint(empty)
+	if err == nil || !strings.Contains(err.Error(), empty+" is not a checkpoint") {
+		t.Errorf("loading an empty directory gave %v, want 'not a checkpoint'", err)
+	}
+}
+
 func TestLoadCheckpointNamesHFFolder(t *testing.T) {
 	dir := filepath.Join("testdata", "hf_gpt2_tiny")
 	_, err := LoadCheckpoint(dir)
