@@ -366,6 +366,23 @@ func (tr *Trainer) setupModel(resumed, initial *Checkpoint, styles []string,
 		tr.log.Info("trained tokenizer", "vocab", tok.VocabSize(), "documents", len(texts),
 			"seconds", time.Since(start).Seconds())
 	}
+	if initial == nil {
+		// A reused tokenizer may lack some styles' tokens. Their documents
+		// are encoded without one, and the model cannot be prompted in them.
+		var have, missing []string
+		for _, st := range cfg.Styles {
+			if _, ok := tr.Tok.SpecialID(StyleToken(st)); ok {
+				have = append(have, st)
+			} else {
+				missing = append(missing, st)
+			}
+		}
+		if len(missing) > 0 {
+			tr.log.Warn("the tokenizer has no token for some styles; their documents train "+
+				"without one", "tokenizer", o.Tokenizer, "styles", strings.Join(missing, ","))
+		}
+		cfg.Styles = have
+	}
 	if _, ok := tr.Tok.SpecialID(bpe.EndOfText); !ok {
 		return fmt.Errorf("train: tokenizer %s has no %s special; train it with one",
 			o.Tokenizer, bpe.EndOfText)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/goushi/goushi/autograd"
+	"github.com/goushi/goushi/bpe"
 	"github.com/goushi/goushi/corpus"
 	"github.com/goushi/goushi/layers"
 )
@@ -514,5 +515,34 @@ func TestTrainerRemovesLeftoversOfAKilledSave(t *testing.T) {
 	}
 	if _, err := os.Stat(keep); err != nil {
 		t.Errorf("the user's file %s was deleted: %v", keep, err)
+	}
+}
+
+func TestReusedTokenizerWithoutStyles(t *testing.T) {
+	corpusPath := writeTestCorpus(t, 60)
+	tok, err := bpe.Train([]string{"天地玄黄，宇宙洪荒。日月盈昃，辰宿列张。"},
+		bpe.TrainOptions{VocabSize: 300, Specials: TokenizerSpecials(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokPath := filepath.Join(t.TempDir(), "plain.bpe")
+	if err := tok.Save(tokPath); err != nil {
+		t.Fatal(err)
+	}
+	o := tinyTrainOptions(t, corpusPath, t.TempDir(), 2)
+	o.Tokenizer = tokPath
+	tr, err := NewTrainer(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	if len(tr.Model.Config.Styles) != 0 {
+		t.Errorf("styles %v, want none: the tokenizer has no style tokens",
+			tr.Model.Config.Styles)
+	}
+	samples, err := StyleSamples(tr.Model, tr.Tok, 1)
+	if err != nil || len(samples) != 1 {
+		t.Errorf("StyleSamples gave %d samples and %v, want one without a style",
+			len(samples), err)
 	}
 }
