@@ -1,6 +1,7 @@
 package gpt
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"iter"
@@ -13,15 +14,17 @@ import (
 
 // Alternative is one of the most likely tokens at a step.
 type Alternative struct {
-	ID   int
-	Text string  // token bytes, invalid UTF-8 shown as U+FFFD
-	Prob float32 // in the same distribution as Event.Prob
+	ID    int
+	Text  string  // token bytes, invalid UTF-8 shown as U+FFFD
+	Bytes []byte  // the token's raw bytes (a special token's name), a copy
+	Prob  float32 // in the same distribution as Event.Prob
 }
 
 // Event is one generated token of one sample.
 type Event struct {
 	Sample       int     // which sample of the batch
 	TokenID      int     // the token drawn
+	Bytes        []byte  // raw bytes of TokenID, a copy; empty for <|endoftext|>
 	Text         string  // newly completed UTF-8 text (may be "")
 	Prob         float32 // probability of the chosen token after temperature
 	Top          []Alternative
@@ -253,18 +256,21 @@ func (g *generation) step(seq *sequence, logits []float32) Event {
 	// The repetition penalty looks at the body ids still in the context.
 	recent := seq.body[max(0, len(seq.body)-g.m.Config.ContextLen):]
 	id, prob := g.samp.sample(logits, recent, seq.rng)
-	ev := Event{Sample: seq.index, TokenID: id, Prob: prob}
+	ev := Event{Sample: seq.index, TokenID: id, Prob: prob,
+		Bytes: bytes.Clone(g.tok.TokenBytes(id))}
 	if n := g.opts.TopAlternatives; n > 0 {
 		g.altBuf = g.samp.alternatives(g.altBuf[:0], n)
 		ev.Top = make([]Alternative, len(g.altBuf))
 		for i, a := range g.altBuf {
-			text := strings.ToValidUTF8(string(g.tok.TokenBytes(a)), "\uFFFD")
-			ev.Top[i] = Alternative{ID: a, Text: text, Prob: g.samp.p[a]}
+			raw := g.tok.TokenBytes(a)
+			ev.Top[i] = Alternative{ID: a, Text: strings.ToValidUTF8(string(raw), "\uFFFD"),
+				Bytes: bytes.Clone(raw), Prob: g.samp.p[a]}
 		}
 	}
 	seq.newIDs++
 
 	if id == g.eot {
+		ev.Bytes = ev.Bytes[:0] // it ends the text and adds no bytes to it
 		ev.Text, _ = seq.finish(g.opts.Stop)
 		ev.Done, ev.FinishReason = true, FinishStop
 		return ev

@@ -1,6 +1,7 @@
 package gpt
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"slices"
@@ -265,6 +266,50 @@ func TestGenerateAlternatives(t *testing.T) {
 				t.Errorf("alternative text %q is not valid UTF-8", a.Text)
 			}
 		}
+	}
+}
+
+// TestGenerateRawBytes checks that each event carries its token's raw
+// bytes and its alternatives theirs, as copies: with characters split over
+// tokens, some tokens' bytes are not valid UTF-8 on their own.
+func TestGenerateRawBytes(t *testing.T) {
+	m, tok := memorized(t)
+	o := greedy(30)
+	o.TopAlternatives = 3
+	var raw []byte
+	split := false
+	for ev, err := range m.Generate(context.Background(), tok, "今天", o) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := tok.TokenBytes(ev.TokenID)
+		if !bytes.Equal(ev.Bytes, want) {
+			t.Errorf("token %d: Bytes %q; want %q", ev.TokenID, ev.Bytes, want)
+		}
+		split = split || !utf8.Valid(ev.Bytes)
+		if !ev.Done || ev.FinishReason == FinishLength {
+			raw = append(raw, ev.Bytes...)
+		}
+		for _, a := range ev.Top {
+			if !bytes.Equal(a.Bytes, tok.TokenBytes(a.ID)) {
+				t.Errorf("alternative %d: Bytes %q; want %q", a.ID, a.Bytes, tok.TokenBytes(a.ID))
+			}
+			if a.Text != strings.ToValidUTF8(string(a.Bytes), "\uFFFD") {
+				t.Errorf("alternative %d: Text %q does not match Bytes %q", a.ID, a.Text, a.Bytes)
+			}
+		}
+		if len(ev.Bytes) > 0 {
+			ev.Bytes[0] ^= 0xff // must not reach the tokenizer
+			if bytes.Equal(tok.TokenBytes(ev.TokenID), ev.Bytes) {
+				t.Fatalf("token %d: Bytes aliases the tokenizer's table", ev.TokenID)
+			}
+		}
+	}
+	if !split {
+		t.Fatalf("no token split a character; the test needs one")
+	}
+	if want := memoText[len("今天"):]; !strings.HasPrefix(want, string(raw)) || len(raw) == 0 {
+		t.Errorf("joined Bytes %q are not a start of %q", raw, want)
 	}
 }
 
