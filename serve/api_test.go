@@ -194,6 +194,22 @@ func TestStreamHoldsBackSplitCharacters(t *testing.T) {
 	assert.Equal(t, text, streamed)
 }
 
+// perByteText decodes raw with each byte outside a valid UTF-8 sequence
+// read as U+FFFD.
+func perByteText(raw []byte) string {
+	var b strings.Builder
+	for len(raw) > 0 {
+		r, n := utf8.DecodeRune(raw)
+		if r == utf8.RuneError && n <= 1 {
+			b.WriteString("\uFFFD")
+		} else {
+			b.Write(raw[:n])
+		}
+		raw = raw[max(n, 1):]
+	}
+	return b.String()
+}
+
 func TestChatStreamEqualsNonStream(t *testing.T) {
 	gen, _ := testModel(t)
 	_, ts := newTestServer(t, gen, Options{})
@@ -216,12 +232,34 @@ func TestChatStreamEqualsNonStream(t *testing.T) {
 	lp := whole.Choices[0].Logprobs.Content
 	assert.Len(t, lp, whole.Usage.CompletionTokens, "one logprob entry per token")
 	joined := ""
+	var raw []byte
+	splitAlt := false // some alternative's raw bytes end inside a character
 	for _, tok := range lp {
 		joined += tok.Token
+		for _, b := range tok.Bytes {
+			raw = append(raw, byte(b))
+		}
+		for _, alt := range tok.TopLogprobs {
+			altRaw := make([]byte, len(alt.Bytes))
+			for i, b := range alt.Bytes {
+				altRaw[i] = byte(b)
+			}
+			assert.Equal(t, strings.ToValidUTF8(string(altRaw), "\uFFFD"), alt.Token)
+			splitAlt = splitAlt || !utf8.Valid(altRaw)
+		}
 		assert.LessOrEqual(t, tok.Logprob, 0.0)
 		assert.Len(t, tok.TopLogprobs, 3)
 	}
 	assert.Equal(t, *msg.Content, joined, "the logprob tokens spell the reply")
+	// The raw bytes spell it too, with each invalid byte read as U+FFFD,
+	// plus at most the bytes of an unfinished character that a length
+	// stop cut off.
+	assert.True(t, splitAlt, "no alternative had the raw bytes of a split character")
+	spelled := perByteText(raw)
+	require.True(t, strings.HasPrefix(spelled, *msg.Content), "bytes %q", raw)
+	cut := strings.TrimPrefix(spelled, *msg.Content)
+	assert.Less(t, len(cut), utf8.UTFMax*len("\uFFFD"), "bytes %q", raw)
+	assert.Equal(t, "", strings.ReplaceAll(cut, "\uFFFD", ""), "bytes %q", raw)
 	assert.Equal(t, len(gen.Tokenizer.Encode("抽象\n老板说")), whole.Usage.PromptTokens)
 
 	chunks, _ := streamCompletion(t, ts.URL+"/v1/chat/completions",

@@ -317,10 +317,10 @@ func (st *sampleState) addLogprob(chat bool, ev Event, offset int) {
 		top := make([]chatTopLogprob, len(ev.Top))
 		for i, a := range ev.Top {
 			top[i] = chatTopLogprob{Token: a.Text, Logprob: logprob(a.Prob),
-				Bytes: byteList(a.Text)}
+				Bytes: tokenBytes(a.Bytes, a.Text)}
 		}
 		st.logChat = append(st.logChat, chatTokenLogprob{Token: ev.Text,
-			Logprob: logprob(ev.Prob), Bytes: byteList(ev.Text), TopLogprobs: top})
+			Logprob: logprob(ev.Prob), Bytes: tokenBytes(ev.Bytes, ev.Text), TopLogprobs: top})
 		return
 	}
 	top := make(map[string]float64, len(ev.Top))

@@ -41,15 +41,20 @@ type Params struct {
 
 // Alternative is one candidate token at a sampling step.
 type Alternative struct {
-	ID   int
-	Text string // the token's bytes, invalid UTF-8 shown as U+FFFD
-	Prob float32
+	ID    int
+	Text  string // the token's bytes, invalid UTF-8 shown as U+FFFD
+	Bytes []byte // the token's raw bytes; nil if the generator does not know them
+	Prob  float32
 }
 
 // Event is one sampled token of one sample.
 type Event struct {
 	Sample  int // index of the sample, 0 ≤ Sample < Params.N
 	TokenID int
+	// Bytes are the token's raw bytes, which may end inside a character,
+	// and empty for a token that adds no text such as <|endoftext|>; nil
+	// if the generator does not know them.
+	Bytes []byte
 	// Text is the UTF-8 text this token completes. It is "" while a
 	// multi-byte character is still split across tokens.
 	Text         string

@@ -50,6 +50,7 @@ func (g *ModelGenerator) Generate(ctx context.Context, prompt string,
 			out := Event{
 				Sample:       ev.Sample,
 				TokenID:      ev.TokenID,
+				Bytes:        ev.Bytes,
 				Text:         ev.Text,
 				Prob:         ev.Prob,
 				Done:         ev.Done,
@@ -58,7 +59,8 @@ func (g *ModelGenerator) Generate(ctx context.Context, prompt string,
 			if len(ev.Top) > 0 {
 				out.Top = make([]Alternative, len(ev.Top))
 				for i, a := range ev.Top {
-					out.Top[i] = Alternative{ID: a.ID, Text: a.Text, Prob: a.Prob}
+					out.Top[i] = Alternative{ID: a.ID, Text: a.Text, Bytes: a.Bytes,
+						Prob: a.Prob}
 				}
 			}
 			if !yield(out, nil) {
