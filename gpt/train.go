@@ -48,7 +48,7 @@ type TrainOptions struct {
 
 	Batch int // sequences per batch, passed through the model a few at a time
 	Accum int // batches whose gradients add up to one optimizer step
-	// Micro is the number of sequences per forward and backward pass; 0
+	// Micro is the number of sequences per forward and backward pass. 0
 	// lets LossBackward fit DefaultMicroRows rows. It changes the dropout
 	// masks, so a resumed run keeps the saved run's value.
 	Micro       int
@@ -335,8 +335,8 @@ func (tr *Trainer) setupModel(resumed, initial *Checkpoint, styles []string,
 	cfg := o.Model
 	cfg.Styles = append([]string(nil), styles...)
 	if initial != nil {
-		// The weights fix the dims and the tokenizer; only dropout is the
-		// run's own.
+		// The weights fix the dims and the tokenizer. Only dropout comes
+		// from the run's options.
 		dropout := cfg.Dropout
 		cfg = initial.Model.Config
 		cfg.Dropout = dropout

@@ -26,7 +26,7 @@ func sampleStyle(m *Model, tok *bpe.Tokenizer, style string, seed uint64) (strin
 		sb.WriteString(ev.Text)
 	}
 	// The last token may stop inside a character, whose bytes the decoder
-	// flushes as U+FFFD; a preview drops that.
+	// flushes as U+FFFD, so a preview drops it.
 	return strings.TrimSuffix(sb.String(), "\uFFFD"), nil
 }
 

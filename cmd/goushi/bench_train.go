@@ -121,7 +121,7 @@ func benchTrain(args []string) error {
 
 // runTrainBench times steps training steps of a model of cfg on one batch
 // of random ids, after two untimed ones. Each step runs the batch through
-// the model micro sequences at a time, as `goushi train` does; micro 0 is
+// the model micro sequences at a time, as `goushi train` does. Micro 0 is
 // LossBackward's default.
 func runTrainBench(cfg gpt.Config, B, micro, steps int) (benchTrainResult, error) {
 	m := gpt.New(cfg, 0)

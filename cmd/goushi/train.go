@@ -119,7 +119,7 @@ func parseTrainFlags(args []string) (*trainFlags, error) {
 
 	if o.Resume != "" {
 		// A resumed run takes these from the checkpoint's state.json so that
-		// it continues bit for bit; a flag would be ignored.
+		// it continues bit for bit, so a flag would be ignored.
 		var bad string
 		fs.Visit(func(fl *flag.Flag) {
 			switch fl.Name {
@@ -137,8 +137,8 @@ func parseTrainFlags(args []string) (*trainFlags, error) {
 		}
 	}
 	if from := cmp.Or(o.Resume, o.InitFrom); from != "" {
-		// The checkpoint's config.json fixes the model; a dim flag would be
-		// ignored, so reject it instead.
+		// The checkpoint's config.json fixes the model, so a dim flag would be
+		// ignored. Reject it instead.
 		var bad string
 		fs.Visit(func(fl *flag.Flag) {
 			switch fl.Name {

@@ -72,7 +72,8 @@ func checkEvalRejectsFiles(t *testing.T, checkpoint string) {
 		}
 		return path
 	}
-	// 你好 in GBK; UTF-16LE with its byte order mark; bytes of no encoding.
+	// 你好 in GBK, then 你好 in UTF-16LE with its byte order mark, then
+	// bytes that no encoding decodes.
 	gbk := write("gbk.txt", []byte{'o', 'k', 0xc4, 0xe3, 0xba, 0xc3})
 	utf16 := write("utf16.txt", []byte{0xff, 0xfe, 0x60, 0x4f, 0x7d, 0x59})
 	junk := write("junk.txt", []byte{'a', 'b', 0xff, 0xff, 0xff})
