@@ -23,15 +23,6 @@ func checkLen(op string, n int, lens ...int) {
 	}
 }
 
-// forChunks calls f on [lo, hi) in pieces of at most maxKernelCall.
-func forChunks(lo, hi int, f func(lo, hi int)) {
-	for lo < hi {
-		end := min(hi, lo+maxKernelCall)
-		f(lo, end)
-		lo = end
-	}
-}
-
 // elementwise runs tf(*t, lo, hi) over [0, n) on the pool in ranges of at
 // least opGrain, each cut into calls of at most maxKernelCall elements.
 func elementwise(n int, tf taskFunc, t *taskArgs) {
