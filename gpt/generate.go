@@ -56,7 +56,11 @@ const slideKeep = 0.75
 // stop string and the text after it are not sent. Text comes out through
 // the streaming decoder, so a character split across tokens appears once
 // and whole. Concatenating Text per sample equals the decode of its
-// generated ids (without <|endoftext|>), cut before the stop string.
+// generated ids (without <|endoftext|>), cut before the stop string, with
+// each invalid byte shown as U+FFFD. One exception: when a sample reaches
+// MaxNewTokens inside a multi-byte character, that unfinished character is
+// dropped instead of shown as U+FFFD, since more tokens could have
+// completed it. Event.Bytes still carries its bytes.
 //
 // Each new token is computed from a copy of the weight matrices in
 // opts.Weights. The copy is made per call, so it matches the current
@@ -271,14 +275,14 @@ func (g *generation) step(seq *sequence, logits []float32) Event {
 
 	if id == g.eot {
 		ev.Bytes = ev.Bytes[:0] // it ends the text and adds no bytes to it
-		ev.Text, _ = seq.finish(g.opts.Stop)
+		ev.Text, _ = seq.finish(g.opts.Stop, false)
 		ev.Done, ev.FinishReason = true, FinishStop
 		return ev
 	}
 	seq.body = append(seq.body, id)
 	text, stopped := seq.push(seq.dec.Push(id), g.opts.Stop)
 	if !stopped && seq.newIDs >= g.opts.MaxNewTokens {
-		rest, restStopped := seq.finish(g.opts.Stop)
+		rest, restStopped := seq.finish(g.opts.Stop, true)
 		text += rest
 		ev.Done, ev.FinishReason = true, FinishLength
 		if restStopped {
@@ -307,9 +311,17 @@ func (s *sequence) push(chunk string, stops []string) (string, bool) {
 }
 
 // finish flushes the decoder and returns the rest of the text, cut before
-// a stop string (and true) if the flushed bytes complete one.
-func (s *sequence) finish(stops []string) (string, bool) {
-	buf := s.pending + s.dec.Flush()
+// a stop string (and true) if the flushed bytes complete one. With
+// dropPartial, the bytes the decoder holds are dropped instead of shown as
+// U+FFFD. After Push they are always the start of one character that
+// later tokens could have completed, because Push sends invalid bytes as
+// U+FFFD at once.
+func (s *sequence) finish(stops []string, dropPartial bool) (string, bool) {
+	flushed := s.dec.Flush()
+	if dropPartial {
+		flushed = ""
+	}
+	buf := s.pending + flushed
 	s.pending = ""
 	if cut := firstStop(buf, stops); cut >= 0 {
 		return buf[:cut], true

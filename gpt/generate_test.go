@@ -99,11 +99,16 @@ func collect(t *testing.T, m *Model, tok *bpe.Tokenizer, prompt string,
 }
 
 // streamDecode decodes ids the way a reader of raw bytes would: each byte
-// that does not belong to a valid UTF-8 sequence becomes U+FFFD.
-func streamDecode(tok *bpe.Tokenizer, ids []int) string {
+// that does not belong to a valid UTF-8 sequence becomes U+FFFD. With
+// length set, it first drops an unfinished last character, as Generate
+// does at a length stop.
+func streamDecode(tok *bpe.Tokenizer, ids []int, length bool) string {
 	var raw []byte
 	for _, id := range ids {
 		raw = append(raw, tok.TokenBytes(id)...)
+	}
+	if length {
+		raw = raw[:len(raw)-unfinishedTail(raw)]
 	}
 	var b strings.Builder
 	for len(raw) > 0 {
@@ -119,6 +124,21 @@ func streamDecode(tok *bpe.Tokenizer, ids []int) string {
 	return b.String()
 }
 
+// unfinishedTail returns the length of the suffix of raw that starts a
+// multi-byte character and is too short to complete it, or 0.
+func unfinishedTail(raw []byte) int {
+	for n := 1; n < utf8.UTFMax && n <= len(raw); n++ {
+		tail := raw[len(raw)-n:]
+		if tail[0] >= 0xC0 { // a lead byte
+			if utf8.FullRune(tail) {
+				return 0
+			}
+			return n
+		}
+	}
+	return 0
+}
+
 func greedy(maxNew int) SampleOptions {
 	o := DefaultSampleOptions()
 	o.Temperature, o.MaxNewTokens, o.Style = 0, maxNew, "抽象"
@@ -132,7 +152,7 @@ func TestGenerateStreamsWholeCharacters(t *testing.T) {
 	m, tok := memorized(t)
 	got := collect(t, m, tok, "今天我去", greedy(40))[0]
 
-	want := streamDecode(tok, got.ids)
+	want := streamDecode(tok, got.ids, got.reason == FinishLength)
 	if got.text() != want {
 		t.Errorf("streamed text %q differs from the decode %q", got.text(), want)
 	}
@@ -225,7 +245,7 @@ func TestGenerateBatch(t *testing.T) {
 		if c.reason == FinishStop && ids[len(ids)-1] == eot {
 			ids = ids[:len(ids)-1]
 		}
-		want := streamDecode(tok, ids)
+		want := streamDecode(tok, ids, c.reason == FinishLength)
 		if cut := strings.Index(want, "鱼"); cut >= 0 {
 			want = want[:cut]
 		}
@@ -266,6 +286,43 @@ func TestGenerateAlternatives(t *testing.T) {
 				t.Errorf("alternative text %q is not valid UTF-8", a.Text)
 			}
 		}
+	}
+}
+
+// TestGenerateLengthDropsPartial checks that a sample cut by MaxNewTokens
+// inside a character ends without it, not with U+FFFD, and that the
+// Bytes of its events still hold the cut character's first bytes.
+func TestGenerateLengthDropsPartial(t *testing.T) {
+	m, tok := memorized(t)
+	cut := 0
+	for n := 1; n <= 20; n++ {
+		var raw []byte
+		var last Event
+		text := ""
+		for ev, err := range m.Generate(context.Background(), tok, "今天", greedy(n)) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw = append(raw, ev.Bytes...)
+			text += ev.Text
+			last = ev
+		}
+		if !last.Done || last.FinishReason != FinishLength {
+			t.Fatalf("max %d: last event %+v; want a length stop", n, last)
+		}
+		tail := unfinishedTail(raw)
+		if tail > 0 {
+			cut++
+		}
+		if strings.Contains(text, "\uFFFD") {
+			t.Errorf("max %d: text %q shows U+FFFD", n, text)
+		}
+		if want := string(raw[:len(raw)-tail]); text != want {
+			t.Errorf("max %d: text %q; want %q", n, text, want)
+		}
+	}
+	if cut == 0 {
+		t.Fatalf("no length stop fell inside a character; the test needs one")
 	}
 }
 
