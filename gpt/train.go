@@ -535,7 +535,7 @@ func (tr *Trainer) Evaluate() (loss, bpb float64) {
 	if tr.val == nil || tr.val.Len() <= 1 {
 		return math.NaN(), math.NaN()
 	}
-	return EvaluateStream(tr.Model, tr.Tok, tr.val, tr.opts.EvalTokens, tr.opts.Batch)
+	return evaluateStream(tr.tape, tr.Model, tr.Tok, tr.val, tr.opts.EvalTokens, tr.opts.Batch)
 }
 
 // StyleEval is the validation result of one style.
@@ -563,7 +563,8 @@ func (tr *Trainer) EvaluateStyles() []StyleEval {
 			continue
 		}
 		sub := subStream{tr.val, sp.Start, sp.End}
-		loss, bpb := EvaluateStream(tr.Model, tr.Tok, sub, styleEvalTokens, tr.opts.Batch)
+		loss, bpb := evaluateStream(tr.tape, tr.Model, tr.Tok, sub, styleEvalTokens,
+			tr.opts.Batch)
 		T := tr.Model.Config.ContextLen
 		n := min(sub.Len()-1, max(1, styleEvalTokens/T)*T)
 		out = append(out, StyleEval{Style: sp.Style, Tokens: n, Loss: loss, BPB: bpb})
@@ -605,6 +606,13 @@ func (s IntStream) At(i int) int { return s[i] }
 // as no bytes. B windows go through the model at a time.
 func EvaluateStream(m *Model, tok *bpe.Tokenizer, ids TokenStream, maxTokens, B int) (loss,
 	bpb float64) {
+	return evaluateStream(autograd.NewTape(), m, tok, ids, maxTokens, B)
+}
+
+// evaluateStream is EvaluateStream on tp, whose arena the passes reuse: a
+// trainer passes its own tape, so evaluations need no memory of their own.
+func evaluateStream(tp *autograd.Tape, m *Model, tok *bpe.Tokenizer, ids TokenStream,
+	maxTokens, B int) (loss, bpb float64) {
 	T := m.Config.ContextLen
 	n := ids.Len() - 1 // targets
 	if n <= 0 {
@@ -629,9 +637,7 @@ func EvaluateStream(m *Model, tok *bpe.Tokenizer, ids TokenStream, maxTokens, B 
 		if rows == 0 {
 			return
 		}
-		logits := m.Forward(nil, in, rows, width)
-		l := autograd.CrossEntropy(nil, logits, tg)
-		nats += float64(l.Value.Data[0]) * float64(rows*width)
+		nats += m.EvalLoss(tp, in, tg, rows, width) * float64(rows*width)
 		in, tg = in[:0], tg[:0]
 	}
 	rows := 0
