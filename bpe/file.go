@@ -218,7 +218,11 @@ func (t *Tokenizer) Save(path string) error {
 		return fmt.Errorf("bpe: save %s: %w", path, err)
 	}
 	tmp := f.Name()
-	_, err = t.WriteTo(f)
+	// CreateTemp makes the file private (0600); a tokenizer is ordinary data.
+	err = f.Chmod(0o644)
+	if err == nil {
+		_, err = t.WriteTo(f)
+	}
 	if err == nil {
 		err = f.Sync()
 	}

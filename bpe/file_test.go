@@ -292,3 +292,21 @@ func checkReadWrite(t *testing.T, data []byte) {
 		t.Fatal("specials changed in a write and read")
 	}
 }
+
+func TestSaveFileMode(t *testing.T) {
+	tok, err := Train([]string{"家人们谁懂啊家人们"}, TrainOptions{VocabSize: 260})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "tok.bpe")
+	if err := tok.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := info.Mode().Perm(); got != 0o644 {
+		t.Errorf("saved tokenizer mode %v, want -rw-r--r--", got)
+	}
+}
