@@ -8,8 +8,10 @@
 // -rounds rounds, so machine noise hits both alike. The peak RSS of each is
 // the child's maximum resident set (getrusage), so the command is Linux
 // only. PyTorch runs at each pair of -torch-threads (torch intra-op
-// threads) and -openblas-threads (OPENBLAS_NUM_THREADS), and the best
-// setting is compared.
+// threads) and -openblas-threads (OPENBLAS_NUM_THREADS), each with the
+// environment as inherited and, when it sets them, with OPENBLAS_CORETYPE
+// and OPENBLAS_L2_SIZE removed (a CORETYPE of Haswell holds OpenBLAS to its
+// AVX2 kernels on a CPU with AVX-512); the best setting is compared.
 //
 // Example:
 //
@@ -26,6 +28,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -108,14 +111,17 @@ func run(c config) error {
 		}
 		for _, th := range strings.Split(c.torchThreads, ",") {
 			for _, blas := range strings.Split(c.blasThreads, ",") {
-				p, err := runTorch(c, dims, strings.TrimSpace(th), strings.TrimSpace(blas))
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(os.Stderr, "round %d %s: %.0f tokens/s, %.0f MB\n", round+1,
-					p.label, p.tokensPerSec, p.rssMB)
-				if p.tokensPerSec > best.tokensPerSec {
-					best = p
+				for _, env := range peerEnvs() {
+					p, err := runTorch(c, dims, strings.TrimSpace(th), strings.TrimSpace(blas),
+						env)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(os.Stderr, "round %d %s: %.0f tokens/s, %.0f MB\n", round+1,
+						p.label, p.tokensPerSec, p.rssMB)
+					if p.tokensPerSec > best.tokensPerSec {
+						best = p
+					}
 				}
 			}
 		}
@@ -168,11 +174,39 @@ func runGoushi(c config) (result, error) {
 
 var torchRate = regexp.MustCompile(`([0-9.]+) tokens/s`)
 
-func runTorch(c config, dims []string, threads, blasThreads string) (result, error) {
+// peerEnv is one environment the PyTorch peer runs in.
+type peerEnv struct {
+	name string
+	vars []string
+}
+
+// peerEnvs returns the inherited environment and, when it sets
+// OPENBLAS_CORETYPE or OPENBLAS_L2_SIZE, the same without them.
+func peerEnvs() []peerEnv {
+	inherited := peerEnv{name: "environment as set", vars: os.Environ()}
+	var cleared []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "OPENBLAS_CORETYPE=") &&
+			!strings.HasPrefix(kv, "OPENBLAS_L2_SIZE=") {
+			cleared = append(cleared, kv)
+		}
+	}
+	if len(cleared) == len(inherited.vars) {
+		return []peerEnv{inherited}
+	}
+	if ct := os.Getenv("OPENBLAS_CORETYPE"); ct != "" {
+		inherited.name = "OPENBLAS_CORETYPE=" + ct
+	}
+	return []peerEnv{inherited,
+		{name: "OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset", vars: cleared}}
+}
+
+func runTorch(c config, dims []string, threads, blasThreads string, env peerEnv) (result,
+	error) {
 	args := append([]string{c.script}, dims...)
 	args = append(args, strconv.Itoa(c.steps), threads)
 	cmd := exec.Command(c.python, args...)
-	cmd.Env = append(os.Environ(), "OPENBLAS_NUM_THREADS="+blasThreads)
+	cmd.Env = append(slices.Clone(env.vars), "OPENBLAS_NUM_THREADS="+blasThreads)
 	out, rss, err := measure(cmd)
 	if err != nil {
 		return result{}, err
@@ -186,8 +220,8 @@ func runTorch(c config, dims []string, threads, blasThreads string) (result, err
 	if f := strings.Fields(string(out)); len(f) > 1 && f[0] == "torch" {
 		version = "PyTorch " + f[1]
 	}
-	label := fmt.Sprintf("%s (torch threads %s, OpenBLAS threads %s)", version, threads,
-		blasThreads)
+	label := fmt.Sprintf("%s (torch threads %s, OpenBLAS threads %s, %s)", version, threads,
+		blasThreads, env.name)
 	return result{tokensPerSec: rate, rssMB: rss, label: label}, nil
 }
 
