@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Document is one unit of training text: a poem, a chapter, a copypasta
@@ -31,6 +33,39 @@ type Source struct {
 type Corpus struct {
 	Docs    []Document
 	Sources []Source
+}
+
+// MaxStyleChars is the longest style tag, in characters. Tags name a
+// register such as "抽象" or "宋词", so a few words are plenty.
+const MaxStyleChars = 32
+
+// ValidateStyle checks a style tag. The trainer writes each tag into a
+// special token <|style:TAG|>, so a tag must not contain "<|" or "|>",
+// and it must be valid UTF-8 without whitespace or control characters
+// and at most MaxStyleChars characters long. The empty tag is valid.
+func ValidateStyle(style string) error {
+	if style == "" {
+		return nil
+	}
+	if !utf8.ValidString(style) {
+		return fmt.Errorf("style tag %q is not valid UTF-8; give the tag as UTF-8 text",
+			style)
+	}
+	if strings.Contains(style, "<|") || strings.Contains(style, "|>") {
+		return fmt.Errorf("style tag %q contains \"<|\" or \"|>\", which would break its "+
+			"special token <|style:TAG|>; remove them", style)
+	}
+	for _, r := range style {
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
+			return fmt.Errorf("style tag %q contains whitespace or a control character "+
+				"(%U); use a tag without them, e.g. 抽象", style, r)
+		}
+	}
+	if n := utf8.RuneCountInString(style); n > MaxStyleChars {
+		return fmt.Errorf("style tag %q is %d characters long; use at most %d",
+			style, n, MaxStyleChars)
+	}
+	return nil
 }
 
 // UnknownLicense is the licence recorded for text whose licence was not

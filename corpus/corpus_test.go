@@ -130,3 +130,34 @@ func TestStatsFigures(t *testing.T) {
 		t.Errorf("train %d + val %d, want 3", st.TrainDocs, st.ValDocs)
 	}
 }
+
+func TestValidateStyle(t *testing.T) {
+	valid := []string{"", "抽象", "宋词", "copypasta-2024", strings.Repeat("字", MaxStyleChars)}
+	for _, ok := range valid {
+		if err := ValidateStyle(ok); err != nil {
+			t.Errorf("ValidateStyle(%q) = %v, want nil", ok, err)
+		}
+	}
+	cases := []struct{ style, rule string }{
+		{"x<|endoftext|>", `"<|" or "|>"`},
+		{"bad style|>", `"<|" or "|>"`},
+		{"<|抽象", `"<|" or "|>"`},
+		{"two words", "whitespace or a control character (U+0020)"},
+		{"tab\there", "(U+0009)"},
+		{"抽象\n", "(U+000A)"},
+		{"nul\x00", "(U+0000)"},
+		{"bad\xff", "not valid UTF-8"},
+		{strings.Repeat("字", MaxStyleChars+1), "is 33 characters long; use at most 32"},
+	}
+	for _, c := range cases {
+		err := ValidateStyle(c.style)
+		if err == nil {
+			t.Errorf("ValidateStyle(%q) = nil, want an error", c.style)
+			continue
+		}
+		if !strings.Contains(err.Error(), fmt.Sprintf("%q", c.style)) ||
+			!strings.Contains(err.Error(), c.rule) {
+			t.Errorf("ValidateStyle(%q) = %q, want the value and %q", c.style, err, c.rule)
+		}
+	}
+}

@@ -211,6 +211,9 @@ func ParseJSONLines(name, text string) ([]Record, error) {
 			return nil, fmt.Errorf("%s:%d: missing \"text\" field; each line needs "+
 				"{\"text\": \"...\"}", name, lineNo)
 		}
+		if err := ValidateStyle(jl.Style); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", name, lineNo, err)
+		}
 		t := *body
 		if jl.Title != "" {
 			t = jl.Title + "\n" + t

@@ -104,6 +104,10 @@ func OpenStore(dir string) (*Store, error) {
 	texts := map[string]string{}
 	packs := map[string]bool{}
 	for _, md := range s.Manifest.Documents {
+		if err := ValidateStyle(md.Style); err != nil {
+			return nil, fmt.Errorf("open store %s: document %s in %s: %w", dir, md.SHA256,
+				ManifestName, err)
+		}
 		if packs[md.Pack] {
 			continue
 		}
@@ -205,6 +209,9 @@ var beforeCommit func() error
 func (s *Store) Add(req AddRequest) (*AddResult, error) {
 	if strings.TrimSpace(req.Source.Name) == "" {
 		return nil, ErrNoSource
+	}
+	if err := ValidateStyle(req.Style); err != nil {
+		return nil, err
 	}
 	src, sourceIsNew, err := s.mergeSource(req.Source)
 	if err != nil {

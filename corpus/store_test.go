@@ -440,3 +440,41 @@ func TestOpenStoreRejectsPackOutsideStore(t *testing.T) {
 		t.Errorf("err = %v, want an invalid pack name error", err)
 	}
 }
+
+func TestStoreAddRejectsBadStyle(t *testing.T) {
+	in, dir := t.TempDir(), t.TempDir()
+	f := writeFile(t, in, "a.txt", uniquePieces(1)[0])
+	s, err := OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Add(AddRequest{Paths: []string{f}, Source: Source{Name: "s"},
+		Style: "x<|endoftext|>", Options: DefaultOptions()})
+	if err == nil || !strings.Contains(err.Error(), `"x<|endoftext|>"`) {
+		t.Fatalf("err = %v, want an error naming the style", err)
+	}
+	if IsStore(dir) {
+		t.Error("a rejected add created a manifest")
+	}
+
+	jl := writeFile(t, in, "b.jsonl", `{"text": "正文", "style": "坏 风格"}`+"\n")
+	_, err = s.Add(AddRequest{Paths: []string{jl}, Source: Source{Name: "s"},
+		Options: DefaultOptions()})
+	if err == nil || !strings.Contains(err.Error(), jl+":1:") ||
+		!strings.Contains(err.Error(), `"坏 风格"`) {
+		t.Fatalf("err = %v, want an error naming the line and the style", err)
+	}
+}
+
+func TestOpenStoreRejectsBadStyle(t *testing.T) {
+	dir := t.TempDir()
+	manifest := `{"version": 1, "sources": [{"name": "s", "license": "MIT"}], "documents": [
+		{"sha256": "` + TextID("x") + `", "source": "s", "license": "MIT",
+		"style": "a|>b", "pack": "p.jsonl.gz"}]}`
+	writeFile(t, dir, ManifestName, manifest)
+	_, err := OpenStore(dir)
+	if err == nil || !strings.Contains(err.Error(), `style tag "a|>b"`) ||
+		!strings.Contains(err.Error(), ManifestName) {
+		t.Errorf("err = %v, want a style error naming the manifest", err)
+	}
+}
