@@ -3,9 +3,11 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"math"
 	"os"
@@ -42,6 +44,7 @@ Checkpoints go to --out (default runs/PRESET-YYYYMMDD-HHMMSS):
   latest        a link to the newest step-NNNNNN
   data/         the encoded training and validation tokens
 Ctrl-C saves a checkpoint and exits; --resume DIR continues bit for bit.
+An --out that is not empty is refused unless --force replaces its run.
 --init-from DIR starts a new run from a checkpoint's weights and tokenizer,
 such as one that 'goushi import hf' wrote.
 
@@ -55,6 +58,7 @@ type trainFlags struct {
 	duration time.Duration
 	floors   string
 	progress string
+	force    bool
 }
 
 func parseTrainFlags(args []string) (*trainFlags, error) {
@@ -94,6 +98,8 @@ func parseTrainFlags(args []string) (*trainFlags, error) {
 	fs.Float64Var(&o.Clip, "clip", d.Clip, "global gradient norm limit; 0 disables clipping")
 	fs.Uint64Var(&o.Seed, "seed", d.Seed, "seed of the weights, data order and dropout")
 	fs.StringVar(&o.Out, "out", "", "run directory (default runs/PRESET-YYYYMMDD-HHMMSS)")
+	fs.BoolVar(&f.force, "force", false, "replace the run in a non-empty --out: remove its "+
+		"best/, data/, latest and step-NNNNNN/ first")
 	fs.StringVar(&o.Resume, "resume", "", "checkpoint directory to continue from")
 	fs.StringVar(&o.InitFrom, "init-from", "", "checkpoint directory whose weights and "+
 		"tokenizer start a new run\n(fresh optimizer and schedule), such as one from "+
@@ -269,6 +275,8 @@ func cmdTrain(args []string) error {
 	o.Start = start
 	if o.Out == "" {
 		o.Out = defaultRunDir(f.preset, o.Resume, start)
+	} else if err := claimOutDir(o.Out, o.Resume, f.force); err != nil {
+		return err
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -350,6 +358,57 @@ func defaultRunDir(preset, resume string, now time.Time) string {
 		return filepath.Dir(filepath.Clean(resume))
 	}
 	return filepath.Join("runs", preset+"-"+now.Format("20060102-150405"))
+}
+
+// claimOutDir makes out ready for a new run. A folder holding anything
+// else than the run being resumed is refused, since the new run would
+// replace its best/, data/ and latest and mix in its old step folders;
+// force removes those entries instead, and nothing else in out.
+func claimOutDir(out, resume string, force bool) error {
+	entries, err := os.ReadDir(out)
+	if errors.Is(err, fs.ErrNotExist) || (err == nil && len(entries) == 0) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("--out %s: %w", out, err)
+	}
+	if resume != "" && sameDir(out, defaultRunDir("", resume, time.Time{})) {
+		return nil
+	}
+	if !force {
+		fix := "--resume " + filepath.Join(out, "latest") + " to continue that run"
+		if resume != "" {
+			fix = "drop --out to continue in the resumed run's folder"
+		}
+		return fmt.Errorf("--out %s is not empty and would lose its model; use %s, "+
+			"another --out, or --force to replace it", out, fix)
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if name == "best" || name == "data" || name == "latest" || isStepDir(name) {
+			if err := os.RemoveAll(filepath.Join(out, name)); err != nil {
+				return fmt.Errorf("--force: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// isStepDir reports whether name is a step-NNNNNN checkpoint folder.
+func isStepDir(name string) bool {
+	digits, ok := strings.CutPrefix(name, "step-")
+	if !ok || digits == "" {
+		return false
+	}
+	_, err := strconv.Atoi(digits)
+	return err == nil
+}
+
+// sameDir reports whether a and b name one folder, links resolved.
+func sameDir(a, b string) bool {
+	ia, errA := os.Stat(a)
+	ib, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(ia, ib)
 }
 
 func corpusName(path string) string {

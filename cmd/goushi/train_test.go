@@ -292,3 +292,42 @@ func TestTrainCommandOnOneDocument(t *testing.T) {
 		t.Errorf("a sample ends in a broken character:\n%s", stdout)
 	}
 }
+
+func TestClaimOutDirRefusesAnEarlierRun(t *testing.T) {
+	out := t.TempDir()
+	for _, dir := range []string{"best", "data", "step-000200", "notes"} {
+		if err := os.Mkdir(filepath.Join(out, dir), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("step-000200", filepath.Join(out, "latest")); err != nil {
+		t.Fatal(err)
+	}
+
+	err := claimOutDir(out, "", false)
+	if err == nil {
+		t.Fatal("an --out holding a run was accepted")
+	}
+	for _, want := range []string{out, "--resume " + filepath.Join(out, "latest"), "--force"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+	if err := claimOutDir(out, filepath.Join(out, "latest"), false); err != nil {
+		t.Errorf("resuming into the run's own folder: %v", err)
+	}
+	if err := claimOutDir(filepath.Join(out, "new"), "", false); err != nil {
+		t.Errorf("a missing --out: %v", err)
+	}
+
+	if err := claimOutDir(out, "", true); err != nil {
+		t.Fatalf("--force: %v", err)
+	}
+	entries, err := os.ReadDir(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Name() != "notes" {
+		t.Errorf("--force left %v, want only notes (not a run's file)", entries)
+	}
+}
