@@ -360,10 +360,10 @@ func defaultRunDir(preset, resume string, now time.Time) string {
 	return filepath.Join("runs", preset+"-"+now.Format("20060102-150405"))
 }
 
-// claimOutDir makes out ready for a new run. A folder holding anything
-// else than the run being resumed is refused, since the new run would
-// replace its best/, data/ and latest and mix in its old step folders;
-// force removes those entries instead, and nothing else in out.
+// claimOutDir rejects a non-empty out unless it is the run being resumed,
+// because a new run would replace its best/, data/ and latest and mix in
+// its old step folders. With force it removes those entries and keeps the
+// rest of out.
 func claimOutDir(out, resume string, force bool) error {
 	entries, err := os.ReadDir(out)
 	if errors.Is(err, fs.ErrNotExist) || (err == nil && len(entries) == 0) {

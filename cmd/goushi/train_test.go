@@ -293,7 +293,7 @@ func TestTrainCommandOnOneDocument(t *testing.T) {
 	}
 }
 
-func TestClaimOutDirRefusesAnEarlierRun(t *testing.T) {
+func TestClaimOutDirRejectsEarlierRun(t *testing.T) {
 	out := t.TempDir()
 	for _, dir := range []string{"best", "data", "step-000200", "notes"} {
 		if err := os.Mkdir(filepath.Join(out, dir), 0o755); err != nil {
