@@ -56,10 +56,9 @@ func TestParallelNested(t *testing.T) {
 	}
 }
 
-// TestParallelKernelsConcurrentRace runs parallel elementwise kernels and
-// products from several goroutines at once, so that recycled pool jobs and
-// buffers pass between calls; under -race it checks that a job is not
-// reused while a helper still holds it.
+// TestParallelKernelsConcurrentRace runs parallel elementwise kernels from
+// several goroutines at once, so recycled pool jobs pass between calls.
+// Under -race it checks that a job is not reused while a helper holds it.
 func TestParallelKernelsConcurrentRace(t *testing.T) {
 	const n = 3 * opGrain
 	done := make(chan bool)
