@@ -252,8 +252,24 @@ func notCheckpoint(dir string, err error) error {
 		return fmt.Errorf("%s is a training run directory, not a checkpoint; pass a "+
 			"checkpoint inside it: %s", dir, strings.Join(inside, " or "))
 	}
-	return fmt.Errorf("%s is not a checkpoint: %w", dir, err)
+	what := "not found"
+	if _, statErr := os.Stat(dir); statErr == nil {
+		what = "missing"
+	}
+	msg := fmt.Sprintf("%s is not a goushi checkpoint: %s %s; pass a best/ or "+
+		"step-NNNNNN/ folder that 'goushi train' wrote", dir, filepath.Join(dir, ConfigFile), what)
+	return &wrappedError{msg: msg, err: err}
 }
+
+// wrappedError is an error whose message replaces that of the error it
+// wraps, so that errors.Is still sees the cause.
+type wrappedError struct {
+	msg string
+	err error
+}
+
+func (e *wrappedError) Error() string { return e.msg }
+func (e *wrappedError) Unwrap() error { return e.err }
 
 // notHFFolder returns an error when dir holds a Hugging Face model rather
 // than a goushi checkpoint: its config.json has a model_type and no

@@ -2,6 +2,8 @@ package gpt
 
 import (
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -175,8 +177,20 @@ func TestLoadCheckpointNamesRunDirectory(t *testing.T) {
 	}
 	empty := t.TempDir()
 	_, err = LoadCheckpoint(empty)
-	if err == nil || !strings.Contains(err.Error(), empty+" is not a checkpoint") {
-		t.Errorf("loading an empty directory gave %v, want 'not a checkpoint'", err)
+	for _, want := range []string{empty + " is not a goushi checkpoint",
+		filepath.Join(empty, ConfigFile) + " missing", "best/ or step-NNNNNN/"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("loading an empty directory gave %v, want one mentioning %q", err, want)
+		}
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("error %v does not wrap fs.ErrNotExist", err)
+	}
+	gone := filepath.Join(empty, "c2")
+	_, err = LoadCheckpoint(gone)
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(gone, ConfigFile)+" not found") {
+		t.Errorf("loading a missing directory gave %v, want one saying config.json not found",
+			err)
 	}
 }
 
