@@ -1,14 +1,16 @@
 package gpt
 
 import (
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 
 	"github.com/goushi/goushi/tensor"
 )
@@ -120,13 +122,17 @@ func ReadSafetensors(path string) (names []string, tensors map[string]*tensor.Te
 	}
 	body := data[8+n:]
 
-	tensors = make(map[string]*tensor.Tensor, len(raw))
+	// Entries are checked in name order and decoded in data order, so that
+	// a broken file gives the same error on every run whatever the map order.
+	keys := slices.Sorted(maps.Keys(raw))
 	type span struct {
 		name       string
+		entry      safetensorsEntry
 		begin, end int64
 	}
 	var spans []span
-	for name, msg := range raw {
+	for _, name := range keys {
+		msg := raw[name]
 		if name == "__metadata__" {
 			if err := json.Unmarshal(msg, &metadata); err != nil {
 				return nil, nil, nil, fmt.Errorf("read %s: malformed __metadata__: %w", path, err)
@@ -138,17 +144,21 @@ func ReadSafetensors(path string) (names []string, tensors map[string]*tensor.Te
 			return nil, nil, nil, fmt.Errorf("read %s: tensor %q: malformed entry: %w",
 				path, name, err)
 		}
-		t, err := decodeF32(name, e, body)
+		spans = append(spans, span{name, e, e.DataOffsets[0], e.DataOffsets[1]})
+	}
+	slices.SortStableFunc(spans, func(a, b span) int { return cmp.Compare(a.begin, b.begin) })
+
+	tensors = make(map[string]*tensor.Tensor, len(spans))
+	for _, s := range spans {
+		t, err := decodeF32(s.name, s.entry, body)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("read %s: %w", path, err)
 		}
-		tensors[name] = t
-		spans = append(spans, span{name, e.DataOffsets[0], e.DataOffsets[1]})
+		tensors[s.name] = t
 	}
 
 	// The data section must be covered exactly once: overlapping tensors or
 	// unused bytes mean a corrupt or foreign file.
-	sort.Slice(spans, func(i, j int) bool { return spans[i].begin < spans[j].begin })
 	var next int64
 	for _, s := range spans {
 		if s.begin != next {

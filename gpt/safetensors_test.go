@@ -138,3 +138,31 @@ func TestReadSafetensorsRejectsOtherDType(t *testing.T) {
 		t.Errorf("error = %v, want one naming dtype F16", err)
 	}
 }
+
+func TestReadSafetensorsTruncationNamesFirstTensor(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cut.safetensors")
+	names := []string{"e", "d", "c", "b", "a"}
+	ts := map[string]*tensor.Tensor{}
+	for _, name := range names {
+		ts[name] = tensor.FromSlice([]float32{1, 2}, 2)
+	}
+	if err := WriteSafetensors(path, names, ts, nil); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each tensor takes 8 bytes in the order of names. Cutting 20 bytes
+	// leaves e, d and half of c: c is the first tensor past the end, while
+	// b and a lie wholly outside the data too.
+	if err := os.WriteFile(path, data[:len(data)-20], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		_, _, _, err := ReadSafetensors(path)
+		if err == nil || !strings.Contains(err.Error(), `tensor "c"`) {
+			t.Fatalf("error %v, want one naming tensor \"c\" every time", err)
+		}
+	}
+}
