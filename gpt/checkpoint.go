@@ -262,7 +262,7 @@ func notCheckpoint(dir string, err error) error {
 }
 
 // wrappedError is an error whose message replaces that of the error it
-// wraps, so that errors.Is still sees the cause.
+// wraps, so that errors.Is still matches the cause.
 type wrappedError struct {
 	msg string
 	err error
