@@ -30,8 +30,16 @@ type DecodeError struct {
 	// Offsets maps each encoding tried to the byte offset of the first
 	// sequence it could not decode.
 	Offsets map[string]int
-	tried   []string
+	// InvalidUTF8 lists the offsets of the first invalid bytes of a file
+	// that is mostly UTF-8 (see mostlyUTF8), at most maxListedBad of them,
+	// and InvalidCount counts them all. Both are empty for other files.
+	InvalidUTF8  []int
+	InvalidCount int
+	tried        []string
 }
+
+// maxListedBad is how many invalid byte offsets a DecodeError lists.
+const maxListedBad = 8
 
 // likelyReadAt is the offset from which the encoding that decodes the
 // longest prefix is named as the likely one. 64 bytes is over 20 Chinese
@@ -40,6 +48,9 @@ type DecodeError struct {
 const likelyReadAt = 64
 
 func (e *DecodeError) Error() string {
+	if e.InvalidCount > 0 {
+		return e.invalidUTF8Error()
+	}
 	parts := make([]string, 0, len(e.tried))
 	best, bestEnc, tie := -1, "", false
 	for _, enc := range e.tried {
@@ -63,13 +74,29 @@ func (e *DecodeError) Error() string {
 	return fmt.Sprintf("%s: undecodable bytes (%s); %s", e.Name, strings.Join(parts, ", "), fix)
 }
 
+func (e *DecodeError) invalidUTF8Error() string {
+	offs := make([]string, len(e.InvalidUTF8))
+	for i, off := range e.InvalidUTF8 {
+		offs[i] = fmt.Sprint(off)
+	}
+	list := strings.Join(offs, ", ")
+	if e.InvalidCount > len(e.InvalidUTF8) {
+		list += ", ..."
+	}
+	return fmt.Sprintf("%s: %d invalid UTF-8 bytes at byte offsets %s in otherwise valid "+
+		"UTF-8 text; the file looks like UTF-8 up to offset %d, so repair or remove "+
+		"the bytes there", e.Name, e.InvalidCount, list, e.Offsets[EncodingUTF8])
+}
+
 // DecodeText converts the bytes of a text file to UTF-8 and returns the
 // text with the name of the encoding it was read as. A UTF-8 or UTF-16
 // byte order mark decides the encoding. Without one, valid UTF-8 is taken
 // as UTF-8. Otherwise GB18030 (a superset of GBK and GB2312) and Big5 are
 // tried, and when both decode every byte the one whose text has more
 // common Chinese characters wins. Bytes that none of them decode give a
-// *DecodeError naming the file and the offsets.
+// *DecodeError naming the file and the offsets. Text that is mostly valid
+// UTF-8 with a few invalid bytes is not read as a legacy encoding, which
+// would garble it, but gives a *DecodeError listing the invalid bytes.
 func DecodeText(name string, data []byte) (string, string, error) {
 	switch {
 	case bytes.HasPrefix(data, []byte{0xef, 0xbb, 0xbf}):
@@ -86,6 +113,15 @@ func DecodeText(name string, data []byte) (string, string, error) {
 	utf8Off := invalidUTF8(data)
 	if utf8Off < 0 {
 		return string(data), EncodingUTF8, nil
+	}
+	if bad, count := mostlyUTF8(data); count > 0 {
+		return "", "", &DecodeError{
+			Name:         name,
+			Offsets:      map[string]int{EncodingUTF8: utf8Off},
+			InvalidUTF8:  bad,
+			InvalidCount: count,
+			tried:        []string{EncodingUTF8},
+		}
 	}
 
 	gb, gbOff := decodeStrict(simplifiedchinese.GB18030, data, gb18030CharLen)
@@ -123,6 +159,35 @@ func invalidUTF8(b []byte) int {
 		i += size
 	}
 	return -1
+}
+
+// mostlyUTF8 reports whether data is UTF-8 text with a few invalid bytes.
+// It returns the first maxListedBad offsets of invalid bytes and their
+// count when the non-ASCII bytes in valid multi-byte sequences are at
+// least twice the invalid bytes, and nil and 0 otherwise. GBK and Big5
+// text fails that test: a two-byte character reads as UTF-8 only when its
+// lead byte is 0xC2 to 0xDF and its trail byte 0x80 to 0xBF, so most of
+// its bytes are invalid UTF-8.
+func mostlyUTF8(data []byte) ([]int, int) {
+	var bad []int
+	count, good := 0, 0
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			count++
+			if len(bad) < maxListedBad {
+				bad = append(bad, i)
+			}
+		case size > 1:
+			good += size
+		}
+		i += size
+	}
+	if count == 0 || good < 2*count {
+		return nil, 0
+	}
+	return bad, count
 }
 
 // decodeUTF16 checks the code units for an odd length or an unpaired

@@ -205,3 +205,40 @@ func TestDecodeErrorNamesLikelyEncoding(t *testing.T) {
 		t.Errorf("err = %v, want it to end with %q", err, want)
 	}
 }
+
+func TestDecodeTextMostlyUTF8ListsBadBytes(t *testing.T) {
+	// "abc", two stray bytes, then "def 天下\n": 6 bytes of valid UTF-8
+	// characters against 2 invalid ones. GB18030 decodes every byte (to
+	// "abc€乨ef 澶╀笅"), which must not be taken.
+	in := []byte("abc\x80\x81def 天下\n")
+	got, enc, err := DecodeText("mixed.txt", in)
+	var de *DecodeError
+	if !errors.As(err, &de) {
+		t.Fatalf("DecodeText = %q as %s, %v; want a *DecodeError", got, enc, err)
+	}
+	if de.InvalidCount != 2 || len(de.InvalidUTF8) != 2 ||
+		de.InvalidUTF8[0] != 3 || de.InvalidUTF8[1] != 4 {
+		t.Errorf("invalid bytes = %v (%d), want [3 4] (2)", de.InvalidUTF8, de.InvalidCount)
+	}
+	want := "mixed.txt: 2 invalid UTF-8 bytes at byte offsets 3, 4 in otherwise valid " +
+		"UTF-8 text; the file looks like UTF-8 up to offset 3, so repair or remove " +
+		"the bytes there"
+	if err.Error() != want {
+		t.Errorf("err = %q, want %q", err, want)
+	}
+
+	// Ten stray bytes among 30 characters: the list stops at maxListedBad.
+	var b []byte
+	for range 10 {
+		b = append(b, "家人们"...)
+		b = append(b, 0xff)
+	}
+	_, _, err = DecodeText("many.txt", b)
+	if !errors.As(err, &de) || de.InvalidCount != 10 || len(de.InvalidUTF8) != maxListedBad {
+		t.Fatalf("err = %v, want 10 invalid bytes with %d listed", err, maxListedBad)
+	}
+	if !strings.Contains(err.Error(), "10 invalid UTF-8 bytes at byte offsets 9, 19, ") ||
+		!strings.Contains(err.Error(), ", 79, ... in") {
+		t.Errorf("err = %q, want offsets 9, 19, ... 79, ...", err)
+	}
+}
