@@ -164,6 +164,10 @@ func dataAdd(args []string) error {
 			*near)
 	}
 
+	if err := corpus.ValidateStyle(*style); err != nil {
+		return fmt.Errorf("invalid --style: %w", err)
+	}
+
 	lic, unknown := canonicalLicense(*license)
 	for _, id := range unknown {
 		fmt.Fprintf(dataStderr, "note: --license %s is not a common SPDX identifier; check "+

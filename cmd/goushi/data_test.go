@@ -104,6 +104,9 @@ func TestDataAddRejectsBadFlags(t *testing.T) {
 		{[]string{"--source", "s", "--min-han", "1.5"}, "invalid --min-han"},
 		{[]string{"--source", "s", "--min-chars", "0"}, "invalid --min-chars"},
 		{[]string{"--source", "s", "--near", "0"}, "invalid --near"},
+		{[]string{"--source", "s", "--style", "x<|endoftext|>"},
+			`invalid --style: style tag "x<|endoftext|>" contains "<|" or "|>"`},
+		{[]string{"--source", "s", "--style", "bad style|>"}, `style tag "bad style|>"`},
 	}
 	for _, c := range cases {
 		_, err := runData(t, append([]string{"add", f}, c.args...)...)
