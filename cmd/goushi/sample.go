@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"time"
 
@@ -44,9 +45,9 @@ func (s *stopFlags) Set(v string) error { *s = append(*s, v); return nil }
 
 func cmdSample(args []string) error {
 	fs := flag.NewFlagSet("sample", flag.ContinueOnError)
-	fs.SetOutput(os.Stderr)
+	fs.SetOutput(sampleStderr)
 	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, sampleUsage)
+		fmt.Fprintln(sampleStderr, sampleUsage)
 		fs.PrintDefaults()
 	}
 	def := gpt.DefaultSampleOptions()
@@ -54,14 +55,14 @@ func cmdSample(args []string) error {
 	prompt := fs.String("prompt", "", "text to continue (may be empty)")
 	style := fs.String("style", "", "style tag of the checkpoint, such as 抽象 (default none)")
 	num := fs.Int("num-samples", 1, "samples generated together as a batch")
-	temp := fs.Float64("temperature", float64(def.Temperature),
+	temp := fs.Float64("temperature", flagFloat(def.Temperature),
 		"softmax temperature; 0 picks the most likely token")
 	topK := fs.Int("top-k", def.TopK, "keep the K most likely tokens; 0 turns it off")
-	topP := fs.Float64("top-p", float64(def.TopP),
+	topP := fs.Float64("top-p", flagFloat(def.TopP),
 		"keep the smallest set of tokens whose probability reaches P; 1 turns it off")
-	minP := fs.Float64("min-p", float64(def.MinP),
+	minP := fs.Float64("min-p", flagFloat(def.MinP),
 		"drop tokens below P times the probability of the most likely one; 0 turns it off")
-	repPen := fs.Float64("repetition-penalty", float64(def.RepetitionPenalty),
+	repPen := fs.Float64("repetition-penalty", flagFloat(def.RepetitionPenalty),
 		"divide the positive logits (multiply the negative) of recent tokens by R; 1 is off")
 	repWin := fs.Int("repetition-window", def.RepetitionWindow,
 		"tokens the repetition penalty looks back over; 0 means the whole context")
@@ -79,6 +80,9 @@ func cmdSample(args []string) error {
 	}
 	if *ckDir == "" {
 		return errors.New("missing --checkpoint DIR; pass a directory written by goushi train")
+	}
+	if *num < 1 || *num > gpt.MaxNumSamples {
+		return fmt.Errorf("--num-samples %d is invalid; use 1 to %d", *num, gpt.MaxNumSamples)
 	}
 	if *seed < -1 {
 		return fmt.Errorf("--seed %d is negative; use 0 or more, or -1 for a random seed", *seed)
@@ -110,13 +114,47 @@ func cmdSample(args []string) error {
 	// the weights.
 	gpt.Freeze(ck.Model)
 	if err := opts.Validate(ck.Model.Config); err != nil {
-		return fmt.Errorf("invalid flag: %w", err)
+		return flagError(err)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	fmt.Fprintf(sampleStderr, "seed %d\n", opts.Seed)
 	return streamSamples(ctx, ck, *prompt, opts)
+}
+
+// flagFloat returns the float64 that prints as the shortest decimal of v,
+// so that a float32 default shows as 0.8 in the help, not 0.800000011920929.
+func flagFloat(v float32) float64 {
+	f, _ := strconv.ParseFloat(strconv.FormatFloat(float64(v), 'g', -1, 32), 64)
+	return f
+}
+
+// sampleFieldFlags maps the field names that SampleOptions.Validate starts
+// its messages with to the flags of `goushi sample` that set them.
+var sampleFieldFlags = []struct{ field, flag string }{
+	{"temperature ", "--temperature "},
+	{"top_p ", "--top-p "},
+	{"min_p ", "--min-p "},
+	{"repetition_penalty ", "--repetition-penalty "},
+	{"repetition_window ", "--repetition-window "},
+	{"max_new_tokens ", "--max-new-tokens "},
+	{"num_samples ", "--num-samples "},
+	{"weights precision ", "--weights "},
+	{"stop string ", "--stop "},
+	{"style ", "--style "},
+}
+
+// flagError rewrites a SampleOptions.Validate error to name the flag the
+// user typed in place of the API's field name.
+func flagError(err error) error {
+	msg := err.Error()
+	for _, m := range sampleFieldFlags {
+		if rest, ok := strings.CutPrefix(msg, m.field); ok {
+			return errors.New(m.flag + rest)
+		}
+	}
+	return fmt.Errorf("invalid flag: %w", err)
 }
 
 // streamSamples prints every sample in order: the current one live, the

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"flag"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -99,9 +101,14 @@ func TestSampleRejectsBadFlags(t *testing.T) {
 	}{
 		{[]string{"--prompt", "x"}, "--checkpoint"},
 		{[]string{"--checkpoint", dir, "--temperature", "-1"}, "temperature"},
-		{[]string{"--checkpoint", dir, "--top-p", "2"}, "top_p"},
-		{[]string{"--checkpoint", dir, "--style", "诗"}, "style"},
-		{[]string{"--checkpoint", dir, "--weights", "int4"}, "weights"},
+		{[]string{"--checkpoint", dir, "--top-p", "2"}, "--top-p 2 is outside [0, 1]"},
+		{[]string{"--checkpoint", dir, "--min-p", "-1"}, "--min-p -1 is outside"},
+		{[]string{"--checkpoint", dir, "--repetition-window", "-1"}, "--repetition-window -1"},
+		{[]string{"--checkpoint", dir, "--max-new-tokens", "0"}, "--max-new-tokens 0"},
+		{[]string{"--checkpoint", dir, "--num-samples", "0"}, "--num-samples 0 is invalid"},
+		{[]string{"--checkpoint", dir, "--stop", ""}, "--stop 0 is empty"},
+		{[]string{"--checkpoint", dir, "--style", "诗"}, "--style \"诗\" is unknown"},
+		{[]string{"--checkpoint", dir, "--weights", "int4"}, "--weights \"int4\" is unknown"},
 		{[]string{"--checkpoint", dir, "--seed", "-5"}, "seed"},
 		{[]string{"--checkpoint", dir, "stray"}, "--prompt"},
 	}
@@ -110,6 +117,21 @@ func TestSampleRejectsBadFlags(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("args %q: error %v; want one naming %s", c.args, err, c.want)
 		}
+	}
+}
+
+func TestSampleHelpShowsShortDefaults(t *testing.T) {
+	_, help, err := runSample(t, "-h")
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("sample -h: error %v, want flag.ErrHelp", err)
+	}
+	for _, want := range []string{"(default 0.8)", "(default 0.95)", "(default 0.05)"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("help lacks %q:\n%s", want, help)
+		}
+	}
+	if strings.Contains(help, "0000") {
+		t.Errorf("help shows a float32 default in float64 digits:\n%s", help)
 	}
 }
 
