@@ -124,6 +124,9 @@ func tokenizerTrain(args []string) error {
 		if err != nil {
 			return fmt.Errorf("read input: %w", err)
 		}
+		if err := checkUTF8(path, data); err != nil {
+			return err
+		}
 		texts = append(texts, string(data))
 		total += len(data)
 	}
@@ -213,6 +216,27 @@ func expandInputs(paths []string) ([]string, error) {
 		}
 	}
 	return files, nil
+}
+
+// checkUTF8 returns an error naming path and the offset of the first
+// invalid UTF-8 byte in data, or nil when data is valid UTF-8. The
+// tokenizer learns and measures bytes, so text in GBK or another legacy
+// encoding would give a tokenizer for the wrong bytes.
+func checkUTF8(path string, data []byte) error {
+	if utf8.Valid(data) {
+		return nil
+	}
+	off := 0
+	for off < len(data) {
+		r, size := utf8.DecodeRune(data[off:])
+		if r == utf8.RuneError && size == 1 {
+			break
+		}
+		off += size
+	}
+	return fmt.Errorf("%s is not UTF-8: invalid byte 0x%02x at byte offset %d; convert it "+
+		"first, e.g. iconv -f GBK -t UTF-8, or add it to a store with goushi data add, "+
+		"which converts GB18030, Big5 and UTF-16", path, data[off], off)
 }
 
 // splitSpecials parses a comma-separated list, dropping empty items.
@@ -322,6 +346,12 @@ func tokenizerStats(args []string) error {
 	data, err := os.ReadFile(rest[0])
 	if err != nil {
 		return fmt.Errorf("read text: %w", err)
+	}
+	if len(data) == 0 {
+		return fmt.Errorf("text file %s is empty; name a file with text to measure", rest[0])
+	}
+	if err := checkUTF8(rest[0], data); err != nil {
+		return err
 	}
 
 	text := string(data)

@@ -156,6 +156,12 @@ func TestTokenizerErrors(t *testing.T) {
 	if err := os.WriteFile(empty, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// 你好 in GBK: C4E3 BAC3. C4 starts a two-byte UTF-8 sequence and E3
+	// does not continue it, so the first invalid byte is at offset 3.
+	gbk := filepath.Join(t.TempDir(), "gbk.txt")
+	if err := os.WriteFile(gbk, []byte("ab \xc4\xe3\xba\xc3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name string
 		args []string
@@ -171,6 +177,12 @@ func TestTokenizerErrors(t *testing.T) {
 			"--vocab-size 100 is below the 256 byte tokens plus 1 specials; use 257 or more"},
 		{"train empty input", []string{"train", "--input", empty, "--out", "x"},
 			"input file " + empty + " is empty"},
+		{"train GBK input", []string{"train", "--input", gbk, "--out", "x"},
+			gbk + " is not UTF-8: invalid byte 0xc4 at byte offset 3; convert it first"},
+		{"stats GBK text", []string{"stats", "--tokenizer", tok, gbk},
+			gbk + " is not UTF-8: invalid byte 0xc4 at byte offset 3"},
+		{"stats empty text", []string{"stats", "--tokenizer", tok, empty},
+			"text file " + empty + " is empty"},
 		{"encode without tokenizer", []string{"encode", "x"}, "missing --tokenizer"},
 		{"decode bad id", []string{"decode", "--tokenizer", tok, "99999"},
 			`invalid token id "99999"`},
