@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -215,7 +216,7 @@ func (t *Tokenizer) Save(path string) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
-		return fmt.Errorf("bpe: save %s: %w", path, err)
+		return saveError(path, err)
 	}
 	tmp := f.Name()
 	// CreateTemp makes the file private (0600); a tokenizer is ordinary data.
@@ -234,13 +235,29 @@ func (t *Tokenizer) Save(path string) error {
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("bpe: save %s: %w", path, err)
+		return saveError(path, err)
 	}
 	if d, err := os.Open(dir); err == nil {
 		_ = d.Sync() // make the rename durable; not all file systems support it
 		d.Close()
 	}
 	return nil
+}
+
+// saveError reports a failed Save under the target path. The operating
+// system's error names the hidden temporary file, which the user never
+// asked for, so only its cause is kept.
+func saveError(path string, err error) error {
+	var pe *fs.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &pe):
+		err = pe.Err
+	case errors.As(err, &le):
+		err = le.Err
+	}
+	return fmt.Errorf("bpe: save %s: %w; check that the folder %s exists and is writable",
+		path, err, filepath.Dir(path))
 }
 
 // Load reads a tokenizer file written by Save. Its errors name the path.

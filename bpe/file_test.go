@@ -3,8 +3,10 @@ package bpe
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/crc32"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -71,8 +73,43 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 func TestSaveIntoMissingDirectory(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "missing", "tok.bpe")
 	err := sampleTokenizer(t).Save(path)
-	if err == nil || !strings.Contains(err.Error(), path) {
-		t.Errorf("Save error = %v, want one naming %s", err, path)
+	if err == nil {
+		t.Fatal("Save into a missing folder returned no error")
+	}
+	want := "bpe: save " + path + ": no such file or directory; check that the folder " +
+		filepath.Dir(path) + " exists and is writable"
+	if err.Error() != want {
+		t.Errorf("Save error = %q, want %q", err, want)
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Save error = %v, want it to wrap fs.ErrNotExist", err)
+	}
+}
+
+func TestSaveOverFolderNamesTarget(t *testing.T) {
+	// Renaming the temporary file over a non-empty folder fails after the
+	// temporary file was written; the error still names only the target.
+	path := filepath.Join(t.TempDir(), "tok.bpe")
+	if err := os.MkdirAll(filepath.Join(path, "inside"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	err := sampleTokenizer(t).Save(path)
+	if err == nil {
+		t.Fatal("Save over a folder returned no error")
+	}
+	if !strings.HasPrefix(err.Error(), "bpe: save "+path+": ") {
+		t.Errorf("Save error = %q, want it to start with the target path", err)
+	}
+	if strings.Contains(err.Error(), ".tmp") {
+		t.Errorf("Save error = %q names the temporary file", err)
+	}
+	entries, err := os.ReadDir(filepath.Dir(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 {
+		t.Errorf("folder has %d entries after a failed Save, want 1 (the temporary "+
+			"file removed)", len(entries))
 	}
 }
 
