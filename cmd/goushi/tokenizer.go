@@ -397,15 +397,22 @@ func tokenizerExport(args []string) error {
 	return saveFileAtomic(*out, []byte(b.String()))
 }
 
-// saveFileAtomic writes data to a temporary file beside path, syncs it
-// and renames it over path.
+// saveFileAtomic writes data to a new temporary file beside path, syncs
+// it and renames it over path, so readers see the old file or the whole
+// new one. CreateTemp gives each writer its own temporary name, so two
+// exports to the same path do not write into one file.
 func saveFileAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return writeError(path, err)
 	}
-	_, err = f.Write(data)
+	tmp := f.Name()
+	// CreateTemp makes the file private (0600); an export is ordinary data.
+	err = f.Chmod(0o644)
+	if err == nil {
+		_, err = f.Write(data)
+	}
 	if err == nil {
 		err = f.Sync()
 	}
@@ -417,7 +424,26 @@ func saveFileAtomic(path string, data []byte) error {
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
+		return writeError(path, err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync() // make the rename durable; not all file systems support it
+		d.Close()
 	}
 	return nil
+}
+
+// writeError reports a failed saveFileAtomic under the target path, with
+// the cause but without the temporary file name the user never gave.
+func writeError(path string, err error) error {
+	var pe *fs.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &pe):
+		err = pe.Err
+	case errors.As(err, &le):
+		err = le.Err
+	}
+	return fmt.Errorf("write %s: %w; check that the folder %s exists and is writable",
+		path, err, filepath.Dir(path))
 }

@@ -149,6 +149,60 @@ func TestTokenizerExportHF(t *testing.T) {
 	}
 }
 
+func TestSaveFileAtomicLeavesNoTemp(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "tokenizer.json")
+	// A leftover file with the old fixed temporary name must not be used.
+	if err := os.WriteFile(path+".tmp", []byte("stale"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := saveFileAtomic(path, []byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil || string(got) != "new" {
+		t.Errorf("file = %q, %v; want \"new\"", got, err)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o644 {
+		t.Errorf("file mode = %v, want 0644", st.Mode().Perm())
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 2 {
+		t.Errorf("folder has %d entries, want the file and the stale .tmp", len(entries))
+	}
+
+	// Writers racing on one path each finish with a whole file.
+	a, b := strings.Repeat("a", 1<<16), strings.Repeat("b", 1<<16)
+	errs := make(chan error, 2)
+	for _, body := range []string{a, b} {
+		go func() { errs <- saveFileAtomic(path, []byte(body)) }()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if got, err := os.ReadFile(path); err != nil || (string(got) != a && string(got) != b) {
+		t.Errorf("after two writers the file has %d bytes (%v), want one whole body",
+			len(got), err)
+	}
+
+	missing := filepath.Join(dir, "missing", "tokenizer.json")
+	err = saveFileAtomic(missing, []byte("x"))
+	want := "write " + missing + ": no such file or directory; check that the folder " +
+		filepath.Dir(missing) + " exists and is writable"
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v, want %q", err, want)
+	}
+}
+
 func TestTokenizerErrors(t *testing.T) {
 	tok, text := trainSmall(t)
 	missing := filepath.Join(t.TempDir(), "absent.txt")
