@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"strings"
@@ -25,8 +26,26 @@ type tokenizerBenchResult struct {
 	Threads       int     `json:"threads"`
 }
 
+// benchTokenizerStderr receives the help of `goushi bench tokenizer`.
+var benchTokenizerStderr io.Writer = os.Stderr
+
+const benchTokenizerUsage = `usage: goushi bench tokenizer --corpus FILE [--vocab-size N] [--heldout FILE]
+       [--out FILE] [--json]
+
+Trains a byte-level BPE tokenizer on the corpus with all threads and
+reports the training time, the encoding speed (the best of three passes
+over the whole corpus) and, with --heldout, the characters per token on
+held-out text.
+
+Flags:`
+
 func benchTokenizer(args []string) error {
 	fs := flag.NewFlagSet("bench tokenizer", flag.ContinueOnError)
+	fs.SetOutput(benchTokenizerStderr)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), benchTokenizerUsage)
+		fs.PrintDefaults()
+	}
 	corpusPath := fs.String("corpus", "", "UTF-8 text file to train on and encode (required)")
 	heldout := fs.String("heldout", "", "UTF-8 text file for characters per token (optional)")
 	vocab := fs.Int("vocab-size", 16000, "vocabulary size to train")
@@ -41,6 +60,9 @@ func benchTokenizer(args []string) error {
 	data, err := os.ReadFile(*corpusPath)
 	if err != nil {
 		return fmt.Errorf("read corpus: %w", err)
+	}
+	if err := checkUTF8(*corpusPath, data); err != nil {
+		return err
 	}
 	text := string(data)
 	data = nil

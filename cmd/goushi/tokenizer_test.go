@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"flag"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -296,6 +298,23 @@ func TestBenchTokenizerJSON(t *testing.T) {
 	if loaded.VocabSize() != res.VocabSize || res.VocabSize > 300 || res.VocabSize <= 257 {
 		t.Errorf("vocab %d in JSON, %d in the saved file; want equal, from 258 to 300",
 			res.VocabSize, loaded.VocabSize())
+	}
+}
+
+func TestBenchTokenizerHelp(t *testing.T) {
+	var out bytes.Buffer
+	old := benchTokenizerStderr
+	benchTokenizerStderr = &out
+	defer func() { benchTokenizerStderr = old }()
+	if err := benchTokenizer([]string{"--help"}); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("err = %v, want flag.ErrHelp", err)
+	}
+	help := out.String()
+	for _, want := range []string{"usage: goushi bench tokenizer --corpus FILE",
+		"Trains a byte-level BPE tokenizer", "Flags:\n", "-vocab-size"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("help lacks %q:\n%s", want, help)
+		}
 	}
 }
 
