@@ -1,6 +1,7 @@
 package gpt
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -232,6 +233,9 @@ func NewTrainer(opts TrainOptions) (*Trainer, error) {
 
 	removeStaleTemps(opts.Out, tr.log)
 
+	// tr.opts, not opts: a resumed run trains on the corpus it was started on.
+	corpusName := cmp.Or(tr.opts.Corpus, "embedded")
+	tr.log.Info("preparing data", "corpus", corpusName, "out", opts.Out)
 	c, err := corpus.Load(tr.opts.Corpus)
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)

@@ -1,8 +1,10 @@
 package gpt
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -119,9 +121,15 @@ func TestResumeIsBitwiseIdentical(t *testing.T) {
 	second.Resume = filepath.Join(split, stepDirName(n))
 	// Flags that differ from the saved run must not change the result.
 	second.Batch, second.LR, second.Seed, second.Micro = 2, 0.5, 99, 0
+	second.Corpus = ""
+	var logs bytes.Buffer
+	second.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	res = runTrainer(t, second)
 	if res.Step != 2*n {
 		t.Fatalf("resumed run ended at step %d, want %d", res.Step, 2*n)
+	}
+	if !strings.Contains(logs.String(), "corpus="+corpusPath) {
+		t.Errorf("the resumed run does not log its corpus %s:\n%s", corpusPath, logs.String())
 	}
 
 	for _, file := range []string{ModelFile, OptimizerFile} {

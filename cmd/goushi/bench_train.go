@@ -90,8 +90,11 @@ func benchTrain(args []string) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	if *batch <= 0 || *steps <= 0 {
-		return fmt.Errorf("--batch %d and --steps %d must be positive", *batch, *steps)
+	if *batch <= 0 {
+		return fmt.Errorf("--batch %d is invalid; use 1 or more, such as 16", *batch)
+	}
+	if *steps <= 0 {
+		return fmt.Errorf("--steps %d is invalid; use 1 or more, such as 10", *steps)
 	}
 	if *micro < 0 {
 		return fmt.Errorf("--micro %d must be 0 (automatic) or more", *micro)

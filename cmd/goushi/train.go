@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -160,6 +161,10 @@ func parseTrainFlags(args []string) (*trainFlags, error) {
 				bad, filepath.Join(from, gpt.ConfigFile))
 		}
 	}
+	if !slices.Contains(gpt.PresetNames, f.preset) {
+		return nil, fmt.Errorf("--preset %q is unknown; use %s", f.preset,
+			orList(gpt.PresetNames))
+	}
 	cfg, err := gpt.Preset(f.preset)
 	if err != nil {
 		return nil, err
@@ -192,9 +197,11 @@ func parseTrainFlags(args []string) (*trainFlags, error) {
 	if err := checkTrainNumbers(o); err != nil {
 		return nil, err
 	}
-	if o.EvalEvery <= 0 || o.Keep <= 0 {
-		return nil, fmt.Errorf("--eval-every %d and --keep %d must be positive",
-			o.EvalEvery, o.Keep)
+	if o.EvalEvery <= 0 {
+		return nil, fmt.Errorf("--eval-every %d is invalid; use 1 or more steps", o.EvalEvery)
+	}
+	if o.Keep <= 0 {
+		return nil, fmt.Errorf("--keep %d is invalid; keep 1 or more checkpoints", o.Keep)
 	}
 	floors, err := parseStyleFloors(f.floors)
 	if err != nil {
@@ -207,6 +214,14 @@ func parseTrainFlags(args []string) (*trainFlags, error) {
 		return nil, fmt.Errorf("--progress %q is invalid; use bar, plain or auto", f.progress)
 	}
 	return f, nil
+}
+
+// orList joins names as "a, b or c".
+func orList(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
 // maxTrainCtx bounds --ctx: attention keeps a (T, T) score matrix per head
@@ -289,19 +304,17 @@ func cmdTrain(args []string) error {
 	useBar := f.progress == "bar" || (f.progress == "auto" && isTerminal(trainStderr))
 	display := newTrainDisplay(useBar)
 	o.Progress = display.event
-	logger := slog.New(slog.NewTextHandler(display, nil))
-	o.Logger = logger
+	o.Logger = slog.New(slog.NewTextHandler(display, nil))
 
-	logger.Info("preparing data", "corpus", corpusName(o.Corpus), "out", o.Out)
 	tr, err := gpt.NewTrainer(*o)
 	if err != nil {
-		return err
+		return trimTrainPrefix(err)
 	}
 	defer tr.Close()
 	res, err := tr.Run(ctx)
 	display.finish(err == nil && !res.Interrupted)
 	if err != nil {
-		return err
+		return trimTrainPrefix(err)
 	}
 
 	w := trainStdout
@@ -411,12 +424,24 @@ func sameDir(a, b string) bool {
 	return errA == nil && errB == nil && os.SameFile(ia, ib)
 }
 
-func corpusName(path string) string {
-	if path == "" {
-		return "embedded"
+// trimTrainPrefix drops the "train: " that gpt puts before its errors,
+// since main already prints "goushi train: " before them.
+func trimTrainPrefix(err error) error {
+	msg, ok := strings.CutPrefix(err.Error(), "train: ")
+	if !ok {
+		return err
 	}
-	return path
+	return &messageError{msg: msg, err: err}
 }
+
+// messageError is an error printed as msg that still unwraps to err.
+type messageError struct {
+	msg string
+	err error
+}
+
+func (e *messageError) Error() string { return e.msg }
+func (e *messageError) Unwrap() error { return e.err }
 
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
@@ -468,15 +493,16 @@ func (d *trainDisplay) event(e gpt.TrainEvent) {
 }
 
 func (d *trainDisplay) step(e gpt.TrainEvent) {
-	val := "-"
+	val := "n/a"
 	if d.valLoss > 0 {
 		val = fmt.Sprintf("%.3f", d.valLoss)
 	}
-	eta := "?"
+	eta := "n/a"
 	if e.Total > 0 {
 		eta = e.ETA.Round(time.Second).String()
 	}
-	desc := fmt.Sprintf("loss %.3f val %s %.0f tok/s eta %s", e.Loss, val, e.TokensPerSec, eta)
+	desc := fmt.Sprintf("loss %.3f, val %s, %.0f tok/s, eta %s", e.Loss, val, e.TokensPerSec,
+		eta)
 	if d.bar != nil {
 		if e.Total > 0 && d.bar.GetMax() != e.Total {
 			d.bar.ChangeMax(e.Total)

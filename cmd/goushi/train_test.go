@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -197,6 +199,49 @@ func TestBenchTrainRejectsNegativeMicro(t *testing.T) {
 	}
 }
 
+func TestBenchTrainNamesTheBadFlag(t *testing.T) {
+	cases := []struct {
+		args      []string
+		want, not string
+	}{
+		{[]string{"--steps", "0"}, "--steps 0 is invalid", "--batch"},
+		{[]string{"--batch", "0"}, "--batch 0 is invalid", "--steps"},
+	}
+	for _, c := range cases {
+		err := benchTrain(c.args)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("bench train %v: error %v, want one saying %q", c.args, err, c.want)
+		}
+		if err != nil && strings.Contains(err.Error(), c.not) {
+			t.Errorf("bench train %v: error %q names %s, which is valid", c.args, err, c.not)
+		}
+	}
+}
+
+func TestTrainProgressLineSeparatesFields(t *testing.T) {
+	var stderr bytes.Buffer
+	trainStderr = &stderr
+	defer func() { trainStderr = os.Stderr }()
+	d := newTrainDisplay(false)
+	d.event(gpt.TrainEvent{Kind: gpt.TrainStep, Step: 40, Total: 40, Loss: 6.2474,
+		TokensPerSec: 8713, LR: 1e-3})
+	want := "step 40/40: loss 6.247, val n/a, 8713 tok/s, eta 0s, lr 1.00e-03, elapsed 0s\n"
+	if got := stderr.String(); got != want {
+		t.Errorf("progress line %q, want %q", got, want)
+	}
+}
+
+func TestTrimTrainPrefixKeepsCause(t *testing.T) {
+	cause := errors.New("load corpus x: not found")
+	err := trimTrainPrefix(fmt.Errorf("train: %w", cause))
+	if got := err.Error(); got != "load corpus x: not found" {
+		t.Errorf("message %q, want the cause's without train:", got)
+	}
+	if !errors.Is(err, cause) {
+		t.Errorf("%v no longer wraps its cause", err)
+	}
+}
+
 func TestParseStyleFloors(t *testing.T) {
 	got, err := parseStyleFloors("抽象=0.25, 宋词=0.1")
 	if err != nil {
@@ -223,7 +268,9 @@ func TestTrainFlagErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--preset", "huge"}, "huge"},
+		{[]string{"--preset", "huge"}, `--preset "huge" is unknown; use tiny, small or medium`},
+		{[]string{"--eval-every", "0"}, "--eval-every 0 is invalid"},
+		{[]string{"--keep", "0"}, "--keep 0 is invalid"},
 		{[]string{"--embd", "-4"}, "--embd -4"},
 		{[]string{"--heads", "3"}, "divisible"},
 		{[]string{"--steps", "-1"}, "--steps -1"},
