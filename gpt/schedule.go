@@ -32,6 +32,17 @@ func (s Schedule) LR(step int) float64 {
 	return s.Min + (s.Max-s.Min)*(1+math.Cos(math.Pi*p))/2
 }
 
+// AutoWarmup returns the warmup steps of a run of total steps when the
+// user sets none: 5% of the run, at most 100, and at least 10 steps. On a
+// short run 5% is a step or two, too quick a climb to the peak rate for
+// AdamW's early moment estimates, so the loss can spike. The floor is
+// capped at a quarter of the run so that most of it still decays.
+//
+// NOTE: the floor of 10 is a judgment, not a measured optimum.
+func AutoWarmup(total int) int {
+	return max(min(100, total/20), min(10, total/4))
+}
+
 // Validate returns an error naming the first invalid field.
 func (s Schedule) Validate() error {
 	switch {

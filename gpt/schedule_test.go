@@ -29,6 +29,24 @@ func TestScheduleValuesByHand(t *testing.T) {
 	}
 }
 
+func TestAutoWarmupByHand(t *testing.T) {
+	cases := []struct{ total, want int }{
+		{0, 0},
+		{3, 0},       // a quarter of 3 rounds down to 0
+		{20, 5},      // the floor of 10 is capped at a quarter: 20/4
+		{40, 10},     // 5% would be 2; the floor is 10 and 40/4 allows it
+		{200, 10},    // 5% is exactly the floor
+		{1000, 50},   // 5%
+		{2000, 100},  // 5% reaches the cap
+		{10000, 100}, // the cap holds
+	}
+	for _, c := range cases {
+		if got := AutoWarmup(c.total); got != c.want {
+			t.Errorf("AutoWarmup(%d) = %d, want %d", c.total, got, c.want)
+		}
+	}
+}
+
 func TestScheduleWithoutWarmup(t *testing.T) {
 	s := Schedule{Max: 2, Min: 0, Warmup: 0, Total: 2}
 	if got := s.LR(0); got != 2 {

@@ -55,7 +55,7 @@ type TrainOptions struct {
 	Micro       int
 	LR          float64 // peak learning rate
 	MinLR       float64 // learning rate at the end of the cosine decay; 0 means LR/10
-	Warmup      int     // warmup steps (0 is none); -1 means 5% of Steps, at most 100
+	Warmup      int     // warmup steps, 0 for none; -1 lets AutoWarmup pick them
 	WeightDecay float64
 	Clip        float64 // global gradient norm limit; 0 disables clipping
 	Seed        uint64
@@ -776,7 +776,7 @@ func (tr *Trainer) fixSchedule(total int) {
 	o := tr.opts
 	warmup := o.Warmup
 	if warmup < 0 {
-		warmup = min(100, total/20)
+		warmup = AutoWarmup(total)
 	}
 	warmup = min(warmup, total)
 	tr.sched = Schedule{Max: o.LR, Min: o.MinLR, Warmup: warmup, Total: total}

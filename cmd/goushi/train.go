@@ -94,7 +94,8 @@ func parseTrainFlags(args []string) (*trainFlags, error) {
 	fs.IntVar(&o.Accum, "accum", d.Accum, "batches whose gradients add up to one optimizer step")
 	fs.Float64Var(&o.LR, "lr", d.LR, "peak learning rate")
 	fs.Float64Var(&o.MinLR, "min-lr", 0, "learning rate at the end of the decay (default lr/10)")
-	fs.IntVar(&o.Warmup, "warmup", d.Warmup, "warmup steps; -1 is 5% of the steps, at most 100")
+	fs.IntVar(&o.Warmup, "warmup", d.Warmup, "warmup steps; -1 is 5% of the steps, at most 100,\n"+
+		"and at least 10 or a quarter of the steps, whichever is fewer")
 	fs.Float64Var(&o.WeightDecay, "weight-decay", d.WeightDecay, "AdamW weight decay")
 	fs.Float64Var(&o.Clip, "clip", d.Clip, "global gradient norm limit; 0 disables clipping")
 	fs.Uint64Var(&o.Seed, "seed", d.Seed, "seed of the weights, data order and dropout")
@@ -243,8 +244,8 @@ func checkTrainNumbers(o *gpt.TrainOptions) error {
 	case !finite(o.MinLR) || o.MinLR < 0 || o.MinLR > o.LR:
 		return fmt.Errorf("--min-lr %v must be from 0 to --lr %v (0 means lr/10)", o.MinLR, o.LR)
 	case o.Warmup < -1:
-		return fmt.Errorf("--warmup %d is invalid; use 0 or more steps, or -1 for 5%%",
-			o.Warmup)
+		return fmt.Errorf("--warmup %d is invalid; use 0 or more steps, or -1 for 5%% "+
+			"of the run (at least 10, at most 100)", o.Warmup)
 	case !finite(o.WeightDecay) || o.WeightDecay < 0:
 		return fmt.Errorf("--weight-decay %v must be 0 or more, such as 0.1", o.WeightDecay)
 	case !finite(o.Clip) || o.Clip < 0:
