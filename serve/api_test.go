@@ -459,6 +459,24 @@ func TestRequestValidation(t *testing.T) {
 			"top_logprobs", "logprobs"},
 		{"presence_penalty", "/v1/completions", `{"prompt":"a","presence_penalty":0.5}`,
 			400, "presence_penalty", "repetition_penalty"},
+		{"frequency_penalty", "/v1/chat/completions",
+			`{"messages":[{"role":"user","content":"a"}],"frequency_penalty":-1}`,
+			400, "frequency_penalty", "frequency_penalty is not supported"},
+		{"logit_bias", "/v1/completions", `{"prompt":"a","logit_bias":{"50256":-100}}`,
+			400, "logit_bias", "logit_bias with entries is not supported"},
+		{"chat logit_bias", "/v1/chat/completions",
+			`{"messages":[{"role":"user","content":"a"}],"logit_bias":{"1":5}}`,
+			400, "logit_bias", "logit_bias with entries is not supported"},
+		{"logit_bias type", "/v1/completions", `{"prompt":"a","logit_bias":[1]}`,
+			400, "logit_bias", "must be an object"},
+		{"best_of", "/v1/completions", `{"prompt":"a","best_of":3}`, 400, "best_of",
+			"best_of 3 is not supported"},
+		{"best_of zero", "/v1/completions", `{"prompt":"a","best_of":0}`, 400, "best_of",
+			"best_of 0 is not supported"},
+		{"suffix", "/v1/completions", `{"prompt":"a","suffix":"。"}`, 400, "suffix",
+			"suffix is not supported"},
+		{"user type", "/v1/completions", `{"prompt":"a","user":7}`, 400, "user",
+			"must be a string"},
 		{"style", "/v1/completions", `{"prompt":"a","style":"元曲"}`, 400, "style", "抽象"},
 		{"stop type", "/v1/completions", `{"prompt":"a","stop":3}`, 400, "stop", "stop"},
 		{"stop count", "/v1/completions", `{"prompt":"a","stop":["a","b","c","d","e"]}`,
@@ -499,6 +517,51 @@ func TestRequestValidation(t *testing.T) {
 			}
 			assert.Contains(t, e.Message, tc.words)
 			assert.NotEmpty(t, e.Type)
+		})
+	}
+}
+
+// TestFieldDefaultsAccepted checks that the fields OpenAI clients send at
+// their default values are accepted and change nothing: greedy text with
+// them equals greedy text without them.
+func TestFieldDefaultsAccepted(t *testing.T) {
+	gen, _ := testModel(t)
+	_, ts := newTestServer(t, gen, Options{})
+	cases := []struct {
+		name, path, base, defaults string
+	}{
+		{"completions", "/v1/completions", `"prompt":"家人们"`,
+			`"logit_bias":{},"best_of":1,"user":"u-42","suffix":null,"echo":false,` +
+				`"logprobs":null,"presence_penalty":0,"frequency_penalty":0,"seed":9,` +
+				`"stream_options":null,"stop":null`},
+		{"empty suffix", "/v1/completions", `"prompt":"家人们"`, `"suffix":"","best_of":null`},
+		{"chat", "/v1/chat/completions", `"messages":[{"role":"user","content":"家人们"}]`,
+			`"logit_bias":{},"user":"u-42","logprobs":null,"presence_penalty":0,` +
+				`"frequency_penalty":0,"seed":9,"stream_options":null`},
+	}
+	text := func(path, body string) string {
+		t.Helper()
+		resp, data := post(t, ts.URL+path, body)
+		require.Equal(t, http.StatusOK, resp.StatusCode, "body %s", data)
+		var c struct {
+			Choices []struct {
+				Text    string `json:"text"`
+				Message struct {
+					Content string `json:"content"`
+				} `json:"message"`
+			} `json:"choices"`
+		}
+		require.NoError(t, json.Unmarshal(data, &c))
+		require.Len(t, c.Choices, 1)
+		return c.Choices[0].Text + c.Choices[0].Message.Content
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			greedy := `"max_tokens":8,"temperature":0`
+			plain := text(tc.path, "{"+tc.base+","+greedy+"}")
+			require.NotEmpty(t, plain)
+			withDefaults := text(tc.path, "{"+tc.base+","+greedy+","+tc.defaults+"}")
+			assert.Equal(t, plain, withDefaults)
 		})
 	}
 }

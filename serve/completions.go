@@ -67,6 +67,14 @@ func (s *Server) completionJob(req *completionRequest) (*job, *apiError) {
 	if e != nil {
 		return nil, e
 	}
+	if req.BestOf != nil && *req.BestOf != 1 {
+		return nil, invalid("best_of", "best_of %d is not supported; leave it out or "+
+			"send 1, and use n for more completions", *req.BestOf)
+	}
+	if req.Suffix != nil && *req.Suffix != "" {
+		return nil, invalid("suffix", "suffix is not supported: the model only "+
+			"continues the prompt; leave it out or send null")
+	}
 	p, e := req.params(s.lim, s.card.Styles, req.MaxTokens, "max_tokens")
 	if e != nil {
 		return nil, e

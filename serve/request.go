@@ -49,6 +49,8 @@ type samplingFields struct {
 	PresencePenalty  *float64        `json:"presence_penalty"`
 	FrequencyPenalty *float64        `json:"frequency_penalty"`
 	User             string          `json:"user"`
+	// LogitBias is accepted only empty, which is what goushi does.
+	LogitBias map[string]float64 `json:"logit_bias"`
 
 	// Extensions beyond OpenAI's schema.
 	TopK              *int     `json:"top_k"`
@@ -67,6 +69,10 @@ type completionRequest struct {
 	Prompt   json.RawMessage `json:"prompt"`
 	Echo     bool            `json:"echo"`
 	Logprobs *int            `json:"logprobs"`
+	// BestOf and Suffix are accepted only at their defaults, 1 and empty,
+	// which is what goushi does.
+	BestOf *int    `json:"best_of"`
+	Suffix *string `json:"suffix"`
 }
 
 // chatRequest is the body of POST /v1/chat/completions.
@@ -236,6 +242,10 @@ func (f *samplingFields) params(lim limits, styles []string, maxTokens *int,
 			return p, invalid(pen.name, "%s is not supported; leave it out and use "+
 				"repetition_penalty (1 = off)", pen.name)
 		}
+	}
+	if len(f.LogitBias) > 0 {
+		return p, invalid("logit_bias", "logit_bias with entries is not supported; "+
+			"leave it out or send {}")
 	}
 	if f.TopK != nil {
 		if *f.TopK < 0 {
