@@ -67,6 +67,7 @@ func (s *Server) completionJob(req *completionRequest) (*job, *apiError) {
 	if e != nil {
 		return nil, e
 	}
+
 	if req.BestOf != nil && *req.BestOf != 1 {
 		return nil, invalid("best_of", "best_of %d is not supported; leave it out or "+
 			"send 1, and use n for more completions", *req.BestOf)
@@ -79,6 +80,7 @@ func (s *Server) completionJob(req *completionRequest) (*job, *apiError) {
 	if e != nil {
 		return nil, e
 	}
+
 	j := &job{
 		id:      newID("cmpl-"),
 		created: time.Now().Unix(),
