@@ -186,9 +186,9 @@ func TestLoadCheckpointNamesRunDirectory(t *testing.T) {
 	if !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("error %v does not wrap fs.ErrNotExist", err)
 	}
-	gone := filepath.Join(empty, "c2")
-	_, err = LoadCheckpoint(gone)
-	if err == nil || !strings.Contains(err.Error(), filepath.Join(gone, ConfigFile)+" not found") {
+	missing := filepath.Join(empty, "c2")
+	_, err = LoadCheckpoint(missing)
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(missing, ConfigFile)+" not found") {
 		t.Errorf("loading a missing directory gave %v, want one saying config.json not found",
 			err)
 	}
