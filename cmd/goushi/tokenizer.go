@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/goushi/goushi/bpe"
+	"github.com/goushi/goushi/corpus"
 	"golang.org/x/term"
 )
 
@@ -399,36 +400,11 @@ func tokenizerExport(args []string) error {
 
 // saveFileAtomic writes data to a new temporary file beside path, syncs
 // it and renames it over path, so readers see the old file or the whole
-// new one. CreateTemp gives each writer its own temporary name, so two
-// exports to the same path do not write into one file.
+// new one. Each writer gets its own temporary name, so two exports to the
+// same path do not write into one file.
 func saveFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
+	if err := corpus.WriteFileAtomic(path, data); err != nil {
 		return writeError(path, err)
-	}
-	tmp := f.Name()
-	// CreateTemp makes the file private (0600); an export is ordinary data.
-	err = f.Chmod(0o644)
-	if err == nil {
-		_, err = f.Write(data)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return writeError(path, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync() // make the rename durable; not all file systems support it
-		d.Close()
 	}
 	return nil
 }
