@@ -30,19 +30,7 @@ back.
 Flags:`
 
 func cmdExport(args []string) error {
-	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, exportUsage)
-		return errors.New("missing format; use 'goushi export hf'")
-	}
-	switch args[0] {
-	case "hf":
-		return exportHF(args[1:])
-	case "-h", "-help", "--help", "help":
-		fmt.Fprintln(os.Stderr, exportUsage)
-		return flag.ErrHelp
-	}
-	return fmt.Errorf("unknown export format %q; use hf (the Hugging Face GPT-2 layout)",
-		args[0])
+	return runFormat("export", exportUsage, args, exportHF)
 }
 
 func exportHF(args []string) error {
@@ -80,4 +68,22 @@ func exportHF(args []string) error {
 		"and bring it back with 'goushi import hf --in %s --out DIR'.\n",
 		*out, *out, *out, *out)
 	return nil
+}
+
+// runFormat dispatches 'goushi VERB FORMAT [flags]' for export and import,
+// whose only format is hf, the Hugging Face GPT-2 layout.
+func runFormat(verb, usage string, args []string, hf func(args []string) error) error {
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, usage)
+		return fmt.Errorf("missing format; use 'goushi %s hf'", verb)
+	}
+	switch args[0] {
+	case "hf":
+		return hf(args[1:])
+	case "-h", "-help", "--help", "help":
+		fmt.Fprintln(os.Stderr, usage)
+		return flag.ErrHelp
+	}
+	return fmt.Errorf("unknown %s format %q; use hf (the Hugging Face GPT-2 layout)",
+		verb, args[0])
 }

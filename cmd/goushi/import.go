@@ -27,19 +27,7 @@ hf' wrote. The checkpoint has no optimizer state.
 Flags:`
 
 func cmdImport(args []string) error {
-	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, importUsage)
-		return errors.New("missing format; use 'goushi import hf'")
-	}
-	switch args[0] {
-	case "hf":
-		return importHF(args[1:])
-	case "-h", "-help", "--help", "help":
-		fmt.Fprintln(os.Stderr, importUsage)
-		return flag.ErrHelp
-	}
-	return fmt.Errorf("unknown import format %q; use hf (the Hugging Face GPT-2 layout)",
-		args[0])
+	return runFormat("import", importUsage, args, importHF)
 }
 
 func importHF(args []string) error {
