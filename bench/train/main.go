@@ -8,10 +8,11 @@
 // -rounds rounds, so machine noise hits both alike. The peak RSS of each is
 // the child's maximum resident set (getrusage), so the command is Linux
 // only. PyTorch runs at each pair of -torch-threads (torch intra-op
-// threads) and -openblas-threads (OPENBLAS_NUM_THREADS), each with the
-// environment as inherited and, when it sets them, with OPENBLAS_CORETYPE
-// and OPENBLAS_L2_SIZE removed (a CORETYPE of Haswell holds OpenBLAS to its
-// AVX2 kernels on a CPU with AVX-512); the best setting is compared.
+// threads) and -openblas-threads (OPENBLAS_NUM_THREADS). Each pair runs with
+// the environment as inherited and, when it sets them, with
+// OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed, because a CORETYPE of
+// Haswell holds OpenBLAS to its AVX2 kernels on a CPU with AVX-512. The best
+// setting is compared.
 //
 // Example:
 //

@@ -169,13 +169,13 @@ func runTrainBench(cfg gpt.Config, B, micro, steps int) (benchTrainResult, error
 	}, nil
 }
 
-// peakGFLOPS returns the two-core (or GOMAXPROCS-core) fp32 peak in GFLOP/s.
-// With both flags unset it is cores × the FMA throughput of one core,
-// measured on registers with the running kernel path's widest FMA
-// (tensor.PeakGFLOPS), because the pipe width and the boost clock of a
-// virtual CPU cannot be read reliably. Setting either flag switches to
-// cores × FLOPs per cycle × clock, with FLOPs per cycle defaulting to two
-// FMA pipes of the widest vector unit and the clock to /proc/cpuinfo.
+// peakGFLOPS returns the fp32 peak of min(NumCPU, GOMAXPROCS) cores in
+// GFLOP/s. With both flags unset it is cores × the FMA throughput of one
+// core, measured on registers by tensor.PeakGFLOPS. It is measured because
+// a virtual CPU's pipe width and boost clock cannot be read reliably.
+// Setting either flag switches to cores × FLOPs per cycle × clock. FLOPs per
+// cycle then default to two FMA pipes of the widest vector unit, and the
+// clock to /proc/cpuinfo.
 func peakGFLOPS(flopsPerCycle, clockGHz float64) (float64, error) {
 	cores := min(runtime.NumCPU(), runtime.GOMAXPROCS(0))
 	if flopsPerCycle <= 0 && clockGHz <= 0 {
