@@ -46,6 +46,11 @@ type inferer struct {
 	mean, rstd   []float32 // (M)
 	last, logits []float32 // (rows, C), (rows, V)
 	scores       []float32 // (rows·H, T) for single-token steps
+	part         []float32 // (rows, nPart, C): partial sums of single-token steps
+	nPart        int       // max(H, the decode copies' parts)
+	hIn          []input   // (rows): the rows of s.h as inputs
+	hq, attQ     []int16   // (rows, C): 16-bit copies for 8-bit weights
+	ffQ          []int16   // (rows, 4C)
 
 	// The single-token step: its copies of the weight matrices and the
 	// team that runs its parallel sections.
@@ -103,8 +108,15 @@ func newInferer(m *Model, maxRows int, p Precision) *inferer {
 	s.scores = make([]float32, maxRows*s.H*cfg.ContextLen)
 	s.grow(maxRows)
 
-	s.dec = s.decodeWeightsFor(m, p.resolve())
 	s.team = newTeam(s.work)
+	parts := mlpParts(4*s.C, s.team.workers)
+	s.dec = s.decodeWeightsFor(m, p.resolve(), parts)
+	s.nPart = max(s.H, parts)
+	s.part = make([]float32, maxRows*s.nPart*s.C)
+	s.hIn = make([]input, maxRows)
+	s.hq = make([]int16, maxRows*s.C)
+	s.attQ = make([]int16, maxRows*s.C)
+	s.ffQ = make([]int16, maxRows*4*s.C)
 	return s
 }
 

@@ -486,3 +486,188 @@ mixhstore:
 
 	VZEROUPPER
 	RET
+
+// func quantI16AVX512(n int, x *float32, dst *int16) (maxAbs, sum float32)
+// Sets dst[i] = round(x[i]·32767/maxAbs) for i < n, n%32 == 0, and
+// returns maxAbs = max|x[i]| and the sum of x, by which the caller tells
+// a vector holding NaN or an infinity. With maxAbs 0 or not finite, dst
+// is left unset.
+TEXT ·quantI16AVX512(SB), NOSPLIT, $0-32
+	MOVQ n+0(FP), CX
+	MOVQ x+8(FP), SI
+	MOVQ dst+16(FP), DI
+	MOVL $0x7fffffff, AX
+	VPBROADCASTD AX, Z31       // mask of everything but the sign bit
+	VPXORD Z0, Z0, Z0          // max |x|
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2          // sum of x
+	VPXORD Z3, Z3, Z3
+	XORQ AX, AX
+
+qmax:
+	VMOVUPS (SI)(AX*4), Z16
+	VMOVUPS 64(SI)(AX*4), Z17
+	VADDPS Z16, Z2, Z2
+	VADDPS Z17, Z3, Z3
+	VPANDD Z31, Z16, Z16
+	VPANDD Z31, Z17, Z17
+	VMAXPS Z16, Z0, Z0
+	VMAXPS Z17, Z1, Z1
+	ADDQ $32, AX
+	CMPQ AX, CX
+	JLT qmax
+
+	VMAXPS Z1, Z0, Z0
+	VADDPS Z3, Z2, Z2
+	VEXTRACTF64X4 $1, Z0, Y1
+	VMAXPS Y1, Y0, Y0
+	VEXTRACTF64X4 $1, Z2, Y3
+	VADDPS Y3, Y2, Y2
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS X1, X0, X0
+	VEXTRACTF128 $1, Y2, X3
+	VADDPS X3, X2, X2
+	VPERMILPS $0x4e, X0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0x4e, X2, X3
+	VADDPS X3, X2, X2
+	VPERMILPS $0xb1, X0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0xb1, X2, X3
+	VADDPS X3, X2, X2
+	MOVSS X0, maxAbs+24(FP)
+	MOVSS X2, sum+28(FP)
+
+	// Scale only for a finite, non-zero maximum.
+	MOVL $0x7f800000, AX
+	MOVD AX, X4
+	UCOMISS X4, X0             // unordered or maxAbs >= +Inf: leave dst
+	JP qdone
+	JAE qdone
+	VXORPS X5, X5, X5
+	UCOMISS X5, X0
+	JE qdone
+	MOVL $0x46fffe00, AX       // 32767
+	MOVD AX, X4
+	DIVSS X0, X4
+	VBROADCASTSS X4, Z4
+	XORQ AX, AX
+
+qscale:
+	VMULPS (SI)(AX*4), Z4, Z16
+	VMULPS 64(SI)(AX*4), Z4, Z17
+	VCVTPS2DQ Z16, Z16         // round to nearest even
+	VCVTPS2DQ Z17, Z17
+	VPMOVDW Z16, (DI)(AX*2)
+	VPMOVDW Z17, 32(DI)(AX*2)
+	ADDQ $32, AX
+	CMPQ AX, CX
+	JLT qscale
+
+qdone:
+	VZEROUPPER
+	RET
+
+// func gemvQ8I16AVX512(k, n int, x *int16, w *int8, scale *float32, xs float32, out *float32)
+// out[j] = xs·scale[j]·(sum over p < k of x[p]·w[j*k+p]) for j < n, with
+// the sum in int32; k%32 == 0, n%4 == 0. Each VPMADDWD multiplies 32
+// pairs of 16-bit values and adds neighbours into 16 int32 lanes.
+TEXT ·gemvQ8I16AVX512(SB), NOSPLIT, $0-56
+	MOVQ k+0(FP), CX           // row length in bytes
+	MOVQ n+8(FP), DX
+	MOVQ x+16(FP), SI
+	MOVQ w+24(FP), BX
+	MOVQ scale+32(FP), R9
+	VBROADCASTSS xs+40(FP), X15
+	MOVQ out+48(FP), DI
+	MOVQ CX, R14
+	ANDQ $-64, R14             // bytes of w covered by the two-vector loop
+	TESTQ DX, DX
+	JZ qidone
+
+qirows:
+	LEAQ (BX)(CX*1), R11
+	LEAQ (R11)(CX*1), R12
+	LEAQ (R12)(CX*1), R13
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	XORQ AX, AX                // byte offset in the rows of w
+	TESTQ R14, R14
+	JZ qitail
+
+qiloop:
+	VMOVDQU64 (SI)(AX*2), Z16
+	VMOVDQU64 64(SI)(AX*2), Z17
+	VPMOVSXBW (BX)(AX*1), Z18
+	VPMOVSXBW 32(BX)(AX*1), Z19
+	VPMOVSXBW (R11)(AX*1), Z20
+	VPMOVSXBW 32(R11)(AX*1), Z21
+	VPMOVSXBW (R12)(AX*1), Z22
+	VPMOVSXBW 32(R12)(AX*1), Z23
+	VPMOVSXBW (R13)(AX*1), Z24
+	VPMOVSXBW 32(R13)(AX*1), Z25
+	VPMADDWD Z18, Z16, Z18
+	VPMADDWD Z19, Z17, Z19
+	VPMADDWD Z20, Z16, Z20
+	VPMADDWD Z21, Z17, Z21
+	VPMADDWD Z22, Z16, Z22
+	VPMADDWD Z23, Z17, Z23
+	VPMADDWD Z24, Z16, Z24
+	VPMADDWD Z25, Z17, Z25
+	VPADDD Z18, Z0, Z0
+	VPADDD Z19, Z4, Z4
+	VPADDD Z20, Z1, Z1
+	VPADDD Z21, Z5, Z5
+	VPADDD Z22, Z2, Z2
+	VPADDD Z23, Z6, Z6
+	VPADDD Z24, Z3, Z3
+	VPADDD Z25, Z7, Z7
+	ADDQ $64, AX
+	CMPQ AX, R14
+	JLT qiloop
+
+qitail:
+	CMPQ AX, CX
+	JGE qireduce
+	VMOVDQU64 (SI)(AX*2), Z16
+	VPMOVSXBW (BX)(AX*1), Z18
+	VPMOVSXBW (R11)(AX*1), Z20
+	VPMOVSXBW (R12)(AX*1), Z22
+	VPMOVSXBW (R13)(AX*1), Z24
+	VPMADDWD Z18, Z16, Z18
+	VPMADDWD Z20, Z16, Z20
+	VPMADDWD Z22, Z16, Z22
+	VPMADDWD Z24, Z16, Z24
+	VPADDD Z18, Z0, Z0
+	VPADDD Z20, Z1, Z1
+	VPADDD Z22, Z2, Z2
+	VPADDD Z24, Z3, Z3
+
+qireduce:
+	VPADDD Z4, Z0, Z0
+	VPADDD Z5, Z1, Z1
+	VPADDD Z6, Z2, Z2
+	VPADDD Z7, Z3, Z3
+	VCVTDQ2PS Z0, Z0
+	VCVTDQ2PS Z1, Z1
+	VCVTDQ2PS Z2, Z2
+	VCVTDQ2PS Z3, Z3
+	REDUCE4(Z0, Z1, Z2, Z3, Y0, Y1, Y2, Y3, X0, X1, Y16)
+	VMULPS (R9), X0, X0
+	VMULPS X15, X0, X0
+	VMOVUPS X0, (DI)
+	ADDQ $16, DI
+	ADDQ $16, R9
+	LEAQ (BX)(CX*4), BX
+	SUBQ $4, DX
+	JNZ qirows
+
+qidone:
+	VZEROUPPER
+	RET

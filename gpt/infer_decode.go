@@ -6,6 +6,9 @@ import (
 	"runtime"
 	"sync"
 	"weak"
+
+	"github.com/goushi/goushi/layers"
+	"github.com/goushi/goushi/tensor"
 )
 
 // The single-token step. Generating one token reads every weight once and
@@ -15,23 +18,41 @@ import (
 // bytes, and the step's parallel sections run on a spinning team instead
 // of the tensor pool.
 
-// section is the kind of parallel work a decode step hands to its team.
+// section is the kind of parallel work a decode step hands to its team. A
+// step runs two sections per layer and one for the output head, and the
+// caller adds up their partial sums in between:
+//
+//   - secAttn has one task per head: the head's rows of q, k and v, its key
+//     and value into the cache, attention over the cache, and the head's
+//     share of the output projection (att_h times the head's columns of
+//     Wproj) as a partial sum;
+//   - secMLP has one task per slice of the hidden layer: the slice's rows of
+//     the first matrix, GELU, and the slice's share of the second matrix as
+//     a partial sum;
+//   - secHead has one task per range of vocab rows of the logits.
+//
+// Splitting each projection by its input columns lets a head and its share
+// of the projection, or a hidden slice and its share of the output, run in
+// one task with no barrier between them. A step thus waits on its team
+// 2L+1 times, and the partial sums are added in a fixed order, so the
+// result does not depend on which worker ran which task.
 type section int
 
 const (
-	secQKV  section = iota // qkv = LN1(x)·Wattnᵀ + b, by chunks of weight rows
-	secAttn                // attention, one task per (row, head)
-	secProj                // x += att·Wprojᵀ + b, by chunks of weight rows
-	secFC                  // ff = GELU(LN2(x)·Wfcᵀ + b), by chunks of weight rows
-	secOut                 // x += ff·Woutᵀ + b, by chunks of weight rows
-	secHead                // logits = LN_f(x)·wteᵀ, by chunks of vocab rows
+	secAttn section = iota
+	secMLP
+	secHead
 )
 
-// decodeChunk is the number of weight rows per task. 32 rows of 384
-// half-precision values are 24 KiB (96 KiB for the 1536-wide rows of the
-// MLP output), small enough to balance two workers and to stay in L1 or L2
-// while every batch row reads them.
+// decodeChunk is the number of weight rows that every batch row reads in
+// turn when a task serves several rows. 32 rows of 384 half-precision
+// values are 24 KiB, so they stay in L1 while each batch row reads them.
 const decodeChunk = 32
+
+// headTasks is the number of tasks of the output head per worker: enough
+// for the caller to take over the tasks of a helper that the OS has
+// descheduled, few enough that claiming them costs little.
+const headTasks = 4
 
 // Precision is the number format of the weight matrices that single-token
 // steps read. Outside float32 they also read the KV cache in half
@@ -90,41 +111,101 @@ func newWeight(w []float32, rows, k int, p Precision) weight {
 	return out
 }
 
+// input is a vector that the decode step multiplies by weight matrices:
+// its float32 values and, for 8-bit weights, its 16-bit copy (see
+// quantizeVec) when ok.
+type input struct {
+	f  []float32
+	q  []int16
+	qs float32
+	ok bool
+}
+
 // gemv sets out[j-lo] = x·w[j] for rows j in [lo, hi).
-func (w *weight) gemv(x, out []float32, lo, hi, k int) {
+func (w *weight) gemv(x input, out []float32, lo, hi, k int) {
 	switch {
 	case w.f16 != nil:
-		gemvF16(x, w.f16[lo*k:hi*k], out, hi-lo, k)
+		gemvF16(x.f, w.f16[lo*k:hi*k], out, hi-lo, k)
+	case w.q8 != nil && x.ok:
+		gemvQ8I16(x.q, x.qs, w.q8[lo*k:hi*k], w.scale[lo:hi], out, hi-lo, k)
 	case w.q8 != nil:
-		gemvQ8(x, w.q8[lo*k:hi*k], w.scale[lo:hi], out, hi-lo, k)
+		gemvQ8(x.f, w.q8[lo*k:hi*k], w.scale[lo:hi], out, hi-lo, k)
 	default:
-		gemvF32(x, w.f32[lo*k:hi*k], out, hi-lo, k)
+		gemvF32(x.f, w.f32[lo*k:hi*k], out, hi-lo, k)
 	}
 }
 
-// decodeLayer holds one block's matrices for the decode step.
-type decodeLayer struct {
-	attn, proj, fc, out weight
+// input returns f as an input to the decode step's matrices, rounded
+// into q when they are in 8 bits.
+func (s *inferer) input(f []float32, q []int16) input {
+	in := input{f: f}
+	if s.dec.head.q8 != nil {
+		in.q = q[:len(f)]
+		in.qs, in.ok = quantizeVec(in.q, f)
+	}
+	return in
 }
 
-// decodeWeights is every matrix the decode step reads, in one precision.
-// Once built it is only read, so inferers may share it.
+// decodeLayer holds one block's matrices for the decode step. attn and fc
+// keep the model's layout; proj and out are stored by blocks of input
+// columns, block j being the rows (C) of the j-th column slice, so that a
+// task's share of the projection is one contiguous matrix.
+type decodeLayer struct {
+	attn weight // (3C, C): rows q, k, v
+	proj weight // (H·C, hd): block h is Wproj[:, h·hd:(h+1)·hd]
+	fc   weight // (4C, C)
+	out  weight // (P·C, 4C/P): block p is Wout[:, p·f:(p+1)·f]
+}
+
+// decodeWeights is every matrix the decode step reads, in one precision,
+// with the MLP's second matrix split into parts column blocks. Once built
+// it is only read, so inferers may share it.
 type decodeWeights struct {
 	layers []decodeLayer
 	head   weight // wte as the output head (V, C)
+	parts  int
+}
+
+// columnBlocks returns w (rows, k) rearranged as the blocks
+// w[:, j·f:(j+1)·f] for j in [0, k/f), each (rows, f), one after another.
+func columnBlocks(w []float32, rows, k, f int) []float32 {
+	out := make([]float32, 0, len(w))
+	for j := 0; j < k; j += f {
+		for r := 0; r < rows; r++ {
+			out = append(out, w[r*k+j:r*k+j+f]...)
+		}
+	}
+	return out
+}
+
+// mlpParts returns the number of slices the decode step splits the hidden
+// layer of width hidden into for a team of workers: two per worker where
+// they divide it, so that the caller can take over a descheduled helper's
+// slice, and preferably slices whose width suits the assembly kernels.
+func mlpParts(hidden, workers int) int {
+	for _, width := range []int{16, 1} {
+		for p := 2 * workers; p >= 1; p-- {
+			if hidden%p == 0 && (hidden/p)%width == 0 {
+				return p
+			}
+		}
+	}
+	return 1
 }
 
 // makeDecodeWeights builds the copies of every matrix the decode step
-// reads in precision p, from the views in s.layers and s.wte.
-func (s *inferer) makeDecodeWeights(p Precision) *decodeWeights {
-	C := s.C
-	d := &decodeWeights{layers: make([]decodeLayer, len(s.layers))}
+// reads in precision p, from the views in s.layers and s.wte, with the
+// hidden layer in parts slices.
+func (s *inferer) makeDecodeWeights(p Precision, parts int) *decodeWeights {
+	C, H, hd := s.C, s.H, s.hd
+	f := 4 * C / parts
+	d := &decodeWeights{layers: make([]decodeLayer, len(s.layers)), parts: parts}
 	for l, w := range s.layers {
 		d.layers[l] = decodeLayer{
 			attn: newWeight(w.attnW, 3*C, C, p),
-			proj: newWeight(w.projW, C, C, p),
+			proj: newWeight(columnBlocks(w.projW, C, C, hd), H*C, hd, p),
 			fc:   newWeight(w.fcW, 4*C, C, p),
-			out:  newWeight(w.outW, C, 4*C, p),
+			out:  newWeight(columnBlocks(w.outW, C, 4*C, f), parts*C, f, p),
 		}
 	}
 	d.head = newWeight(s.wte, s.cfg.VocabSize, C, p)
@@ -132,10 +213,10 @@ func (s *inferer) makeDecodeWeights(p Precision) *decodeWeights {
 }
 
 // frozenCopies holds the decode copies of a frozen model, one set per
-// precision, each built on first use.
+// precision and split of the hidden layer, each built on first use.
 type frozenCopies struct {
 	mu     sync.Mutex
-	byPrec map[Precision]*decodeWeights
+	byPrec map[decodeKey]*decodeWeights
 }
 
 // frozen maps weak.Pointer[Model] to *frozenCopies. A weak key lets a
@@ -171,24 +252,31 @@ func Frozen(m *Model) bool {
 	return ok
 }
 
-// decodeWeightsFor returns the decode copies of m in precision p for s:
-// the shared copies when m is frozen, built by the first caller, or else
-// a fresh set.
-func (s *inferer) decodeWeightsFor(m *Model, p Precision) *decodeWeights {
+// decodeKey names a set of decode copies.
+type decodeKey struct {
+	prec  Precision
+	parts int
+}
+
+// decodeWeightsFor returns the decode copies of m in precision p, with
+// the hidden layer in parts slices: the shared copies when m is frozen,
+// built by the first caller, or else a fresh set.
+func (s *inferer) decodeWeightsFor(m *Model, p Precision, parts int) *decodeWeights {
 	v, ok := frozen.Load(weak.Make(m))
 	if !ok {
-		return s.makeDecodeWeights(p)
+		return s.makeDecodeWeights(p, parts)
 	}
 	fc := v.(*frozenCopies)
 	fc.mu.Lock()
 	defer fc.mu.Unlock()
-	d := fc.byPrec[p]
+	key := decodeKey{p, parts}
+	d := fc.byPrec[key]
 	if d == nil {
-		d = s.makeDecodeWeights(p)
+		d = s.makeDecodeWeights(p, parts)
 		if fc.byPrec == nil {
-			fc.byPrec = make(map[Precision]*decodeWeights)
+			fc.byPrec = make(map[decodeKey]*decodeWeights)
 		}
-		fc.byPrec[p] = d
+		fc.byPrec[key] = d
 	}
 	return d
 }
@@ -212,119 +300,152 @@ func (s *inferer) decode(ids []int) []float32 {
 	for l := range s.layers {
 		w := &s.layers[l]
 		s.normRows(x, w.ln1W, w.ln1B)
-		s.runSection(secQKV, l, chunks(3*C))
-		s.storeKV(l, 1)
-		s.runSection(secAttn, l, rows*s.H)
-		s.runSection(secProj, l, chunks(C))
+		s.team.run(secAttn, l, s.H)
+		s.addParts(s.H, w.projB)
 		s.normRows(x, w.ln2W, w.ln2B)
-		s.runSection(secFC, l, chunks(4*C))
-		s.runSection(secOut, l, chunks(C))
+		s.team.run(secMLP, l, s.dec.parts)
+		s.addParts(s.dec.parts, w.outB)
 	}
 	s.pos++
 	s.normRows(x, s.lnFW, s.lnFB)
-	s.runSection(secHead, 0, chunks(V))
+	s.team.run(secHead, 0, s.headTasks())
 	return s.logits[:rows*V]
+}
+
+// headTasks returns the number of tasks of the output head.
+func (s *inferer) headTasks() int {
+	return min(chunks(s.cfg.VocabSize), headTasks*s.team.workers)
 }
 
 func chunks(n int) int { return (n + decodeChunk - 1) / decodeChunk }
 
-// normRows sets s.h to the LayerNorm of every row of x.
+// normRows sets s.h to the LayerNorm of every row of x, and s.hIn to the
+// rows as inputs.
 func (s *inferer) normRows(x, g, b []float32) {
-	C := s.C
-	for r := 0; r < s.rows; r++ {
-		layerNormRow(s.h[r*C:(r+1)*C], x[r*C:(r+1)*C], g, b)
+	C, rows := s.C, s.rows
+	tensor.LayerNorm(s.h[:rows*C], s.mean[:rows], s.rstd[:rows], x, g, b, rows, C,
+		layers.LayerNormEps)
+	for r := 0; r < rows; r++ {
+		s.hIn[r] = s.input(s.h[r*C:(r+1)*C], s.hq[r*C:(r+1)*C])
 	}
 }
 
-// runSection runs tasks [0, n) of one section on the team.
-func (s *inferer) runSection(kind section, layer, n int) {
-	s.team.run(kind, layer, n)
+// addParts adds to every row of s.x the bias b and the first n partial
+// sums of the row in s.part, in order.
+func (s *inferer) addParts(n int, b []float32) {
+	C, np := s.C, s.nPart
+	for r := 0; r < s.rows; r++ {
+		xr := s.x[r*C : (r+1)*C]
+		tensor.Add(xr, xr, b)
+		for j := 0; j < n; j++ {
+			tensor.Add(xr, xr, s.part[(r*np+j)*C:(r*np+j+1)*C])
+		}
+	}
 }
 
 // work runs task t of a section.
 func (s *inferer) work(kind section, layer, t int) {
 	switch kind {
 	case secAttn:
-		s.attendTask(layer, t)
+		s.attnTask(layer, t)
+	case secMLP:
+		s.mlpTask(layer, t)
 	case secHead:
 		s.headTask(t)
-	default:
-		s.linearTask(kind, layer, t)
 	}
 }
 
-// linearTask computes one chunk of weight rows of a block's linear layer
-// for every batch row.
-func (s *inferer) linearTask(kind section, layer, t int) {
-	C := s.C
-	w, dw := &s.layers[layer], &s.dec.layers[layer]
-	var buf [decodeChunk]float32
-	lo := t * decodeChunk
-	switch kind {
-	case secQKV:
-		hi := min(lo+decodeChunk, 3*C)
-		for r := 0; r < s.rows; r++ {
-			out := s.qkv[r*3*C+lo : r*3*C+hi]
-			dw.attn.gemv(s.h[r*C:(r+1)*C], out, lo, hi, C)
-			addTo(out, w.attnB[lo:hi])
-		}
-	case secProj, secOut:
-		hi := min(lo+decodeChunk, C)
-		mat, b, in, k := &dw.proj, w.projB, s.att, C
-		if kind == secOut {
-			mat, b, in, k = &dw.out, w.outB, s.ff, 4*C
-		}
-		for r := 0; r < s.rows; r++ {
-			out := buf[:hi-lo]
-			mat.gemv(in[r*k:(r+1)*k], out, lo, hi, k)
-			xr := s.x[r*C+lo : r*C+hi]
-			for i := range xr {
-				xr[i] += out[i] + b[lo+i]
-			}
-		}
-	case secFC:
-		hi := min(lo+decodeChunk, 4*C)
-		for r := 0; r < s.rows; r++ {
-			out := s.ff[r*4*C+lo : r*4*C+hi]
-			dw.fc.gemv(s.h[r*C:(r+1)*C], out, lo, hi, C)
-			for i, v := range out {
-				out[i] = gelu(v + w.fcB[lo+i])
-			}
-		}
-	}
-}
-
-// headTask computes one chunk of vocab rows of the logits for every batch
-// row.
-func (s *inferer) headTask(t int) {
-	C, V := s.C, s.cfg.VocabSize
-	lo := t * decodeChunk
-	hi := min(lo+decodeChunk, V)
+// attnTask runs head h of layer l for every batch row: q, k and v, the
+// cache, attention, and the head's partial sum of the output projection.
+func (s *inferer) attnTask(l, h int) {
+	C, hd, np := s.C, s.hd, s.nPart
+	w, dw := &s.layers[l], &s.dec.layers[l]
 	for r := 0; r < s.rows; r++ {
-		s.dec.head.gemv(s.h[r*C:(r+1)*C], s.logits[r*V+lo:r*V+hi], lo, hi, C)
+		in := s.hIn[r]
+		qkv := s.qkv[r*3*C : (r+1)*3*C]
+		for j := 0; j < 3; j++ {
+			lo := j*C + h*hd
+			dw.attn.gemv(in, qkv[lo:lo+hd], lo, lo+hd, C)
+			addTo(qkv[lo:lo+hd], w.attnB[lo:lo+hd])
+		}
+		s.storeHead(l, r, h)
+		y := s.att[r*C+h*hd : r*C+(h+1)*hd]
+		s.attend(l, r, h, y)
+		yIn := s.input(y, s.attQ[r*C+h*hd:r*C+(h+1)*hd])
+		dw.proj.gemv(yIn, s.part[(r*np+h)*C:(r*np+h+1)*C], h*C, (h+1)*C, hd)
 	}
 }
 
-// attendTask computes head h of row r over the cached keys and values of
-// the current layer: softmax(q·kᵀ/√hd)·v into s.att.
-func (s *inferer) attendTask(layer, t int) {
-	r, h := t/s.H, t%s.H
+// storeHead copies the key and value of head h of row r from s.qkv into
+// the cache of layer l at position s.pos.
+func (s *inferer) storeHead(l, r, h int) {
+	C, hd, p := s.C, s.hd, s.pos
+	key := s.qkv[r*3*C+C+h*hd : r*3*C+C+(h+1)*hd]
+	val := s.qkv[r*3*C+2*C+h*hd : r*3*C+2*C+(h+1)*hd]
+	k, v := s.headCache(l, r, h)
+	copy(k[p*hd:(p+1)*hd], key)
+	copy(v[p*hd:(p+1)*hd], val)
+	if s.kHalf != nil {
+		kh, vh := s.headCacheHalf(l, r, h)
+		toHalf(kh[p*hd:(p+1)*hd], key)
+		toHalf(vh[p*hd:(p+1)*hd], val)
+	}
+}
+
+// attend sets y to softmax(q·kᵀ/√hd)·v for head h of row r over the cached
+// keys and values of layer l, which hold the new token.
+func (s *inferer) attend(l, r, h int, y []float32) {
 	C, hd, T := s.C, s.hd, s.cfg.ContextLen
 	n := s.pos + 1
 	q := s.qkv[r*3*C+h*hd : r*3*C+(h+1)*hd]
+	t := r*s.H + h
 	p := s.scores[t*T : t*T+n]
-	y := s.att[r*C+h*hd : r*C+(h+1)*hd]
 	if s.kHalf != nil {
-		k, v := s.headCacheHalf(layer, r, h)
+		k, v := s.headCacheHalf(l, r, h)
 		gemvF16(q, k[:n*hd], p, n, hd)
 		softmaxScaled(p, s.scale)
 		mixF16(p, v[:n*hd], y, n, hd)
 		return
 	}
-	k, v := s.headCache(layer, r, h)
+	k, v := s.headCache(l, r, h)
 	gemvF32(q, k[:n*hd], p, n, hd)
 	softmaxScaled(p, s.scale)
 	mix(p, v[:n*hd], y, n, hd)
+}
+
+// mlpTask runs slice j of the hidden layer of layer l for every batch row:
+// the slice of GELU(LN2(x)·Wfcᵀ + b) and its partial sum of the output.
+func (s *inferer) mlpTask(l, j int) {
+	C, np := s.C, s.nPart
+	w, dw := &s.layers[l], &s.dec.layers[l]
+	f := 4 * C / s.dec.parts
+	lo, hi := j*f, (j+1)*f
+	for r := 0; r < s.rows; r++ {
+		ff := s.ff[r*4*C+lo : r*4*C+hi]
+		dw.fc.gemv(s.hIn[r], ff, lo, hi, C)
+		addTo(ff, w.fcB[lo:hi])
+		tensor.GELU(ff, ff)
+		ffIn := s.input(ff, s.ffQ[r*4*C+lo:r*4*C+hi])
+		dw.out.gemv(ffIn, s.part[(r*np+j)*C:(r*np+j+1)*C], j*C, (j+1)*C, f)
+	}
+}
+
+// headTask computes task t's range of vocab rows of the logits for every
+// batch row, decodeChunk rows at a time.
+func (s *inferer) headTask(t int) {
+	C, V := s.C, s.cfg.VocabSize
+	per := (chunks(V) + s.headTasks() - 1) / s.headTasks() * decodeChunk
+	end := min((t+1)*per, V)
+	step := decodeChunk
+	if s.rows == 1 {
+		step = per
+	}
+	for lo := t * per; lo < end; lo += step {
+		hi := min(lo+step, end)
+		for r := 0; r < s.rows; r++ {
+			s.dec.head.gemv(s.hIn[r], s.logits[r*V+lo:r*V+hi], lo, hi, C)
+		}
+	}
 }
 
 // softmaxScaled sets p to softmax(p·scale).
@@ -336,27 +457,6 @@ func softmaxScaled(p []float32, scale float32) {
 	inv := 1 / expSum(p, m, scale)
 	for i := range p {
 		p[i] *= inv
-	}
-}
-
-// layerNormRow sets out to the LayerNorm of x with gain g and bias b,
-// with the mean and variance summed in float64 like tensor.LayerNorm.
-func layerNormRow(out, x, g, b []float32) {
-	var sum float64
-	for _, v := range x {
-		sum += float64(v)
-	}
-	mu := float32(sum / float64(len(x)))
-	var ss float64
-	for _, v := range x {
-		d := float64(v - mu)
-		ss += d * d
-	}
-	rs := float32(1 / math.Sqrt(ss/float64(len(x))+1e-5))
-	out = out[:len(x)]
-	g, b = g[:len(x)], b[:len(x)]
-	for i, v := range x {
-		out[i] = (v-mu)*rs*g[i] + b[i]
 	}
 }
 

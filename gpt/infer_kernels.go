@@ -80,6 +80,49 @@ func gemvQ8(x []float32, w []int8, scale, out []float32, n, k int) {
 	}
 }
 
+// quantizeVec sets xq to x rounded to 16-bit integers at the scale
+// max|x|/32767, for the 8-bit kernels, and returns that scale and true. It
+// returns false, and the caller keeps x in float32, when the assembly
+// does not run, len(x) is not a multiple of 32, or x is all zero or holds
+// NaN or an infinity.
+func quantizeVec(xq []int16, x []float32) (float32, bool) {
+	n := len(x)
+	if !useAsm || n == 0 || n%32 != 0 {
+		return 0, false
+	}
+	_ = xq[n-1]
+	m, sum := quantI16AVX512(n, &x[0], &xq[0])
+	if m == 0 || math.IsInf(float64(m), 0) || math.IsNaN(float64(sum)) ||
+		math.IsInf(float64(sum), 0) {
+		return 0, false
+	}
+	return m / 32767, true
+}
+
+// gemvQ8I16 sets out[j] = scale[j]·xs·(xq·w[j]) for the n rows of w (n, k)
+// in 8-bit integers and xq from quantizeVec, k a multiple of 32: the
+// products are summed exactly in int32, so each result differs from
+// gemvQ8 of the float32 input only by the rounding of that input, at
+// most xs/2 per element.
+func gemvQ8I16(xq []int16, xs float32, w []int8, scale, out []float32, n, k int) {
+	_ = w[n*k-1]
+	_ = out[n-1]
+	_ = scale[n-1]
+	_ = xq[k-1]
+	n4 := n &^ 3
+	if n4 > 0 {
+		gemvQ8I16AVX512(k, n4, &xq[0], &w[0], &scale[0], xs, &out[0])
+	}
+	for j := n4; j < n; j++ {
+		row := w[j*k : (j+1)*k]
+		var s int32
+		for p, q := range row {
+			s += int32(xq[p]) * int32(q)
+		}
+		out[j] = float32(s) * scale[j] * xs
+	}
+}
+
 // quantizeRows rounds each row of w (rows, k) to 8-bit integers q with
 // one scale per row, w ≈ scale·q, where scale = max|w|/127 so that the
 // largest weight of the row maps to ±127; halves round away from zero. An

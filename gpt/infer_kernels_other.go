@@ -17,3 +17,9 @@ func gemvQ8AVX512(k, n int, x *float32, w *int8, scale *float32, out *float32) {
 func expSumAVX512(n int, x *float32, shift, scale float32) float32 { panic("no assembly") }
 
 func mixF16AVX512(n, hd int, p *float32, v *uint16, y *float32) { panic("no assembly") }
+
+func quantI16AVX512(n int, x *float32, dst *int16) (maxAbs, sum float32) { panic("no assembly") }
+
+func gemvQ8I16AVX512(k, n int, x *int16, w *int8, scale *float32, xs float32, out *float32) {
+	panic("no assembly")
+}

@@ -153,6 +153,110 @@ func TestGemvQ8MatchesGo(t *testing.T) {
 	}
 }
 
+func TestQuantizeVec(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512: quantizeVec keeps float32")
+	}
+	x := make([]float32, 64)
+	x[0], x[1], x[2], x[3], x[63] = 2, -1, 0.5, 1.0/32767, -2
+	q := make([]int16, 64)
+	s, ok := quantizeVec(q, x)
+	// The scale is 2/32767: 2 maps to 32767, -1 to -16383.5, which rounds
+	// to even, and 1/32767 to 0.5, also to even.
+	if !ok || s != 2.0/32767 {
+		t.Fatalf("scale %g, %t; want %g, true", s, ok, 2.0/32767)
+	}
+	want := map[int]int16{0: 32767, 1: -16384, 2: 8192, 3: 0, 63: -32767}
+	for i, v := range q {
+		if w := want[i]; v != w {
+			t.Errorf("q[%d] = %d; want %d", i, v, w)
+		}
+	}
+	for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
+		x[5] = bad
+		if _, ok := quantizeVec(q, x); ok {
+			t.Errorf("quantizeVec took a vector holding %g", bad)
+		}
+	}
+	if _, ok := quantizeVec(q, make([]float32, 64)); ok {
+		t.Error("quantizeVec took an all-zero vector")
+	}
+	if _, ok := quantizeVec(q[:48], x[:48]); ok {
+		t.Error("quantizeVec took 48 elements, not a multiple of 32")
+	}
+}
+
+func TestGemvQ8I16WithinRoundingOfFloat(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512: only the Go kernels run")
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, shape := range [][2]int{{32, 4}, {64, 7}, {256, 13}, {1536, 8}, {96, 1}} {
+		k, n := shape[0], shape[1]
+		x, w := randSlice(rng, k), randSlice(rng, n*k)
+		q, scale := make([]int8, n*k), make([]float32, n)
+		quantizeRows(q, scale, w, n, k)
+		xq := make([]int16, k)
+		xs, ok := quantizeVec(xq, x)
+		if !ok {
+			t.Fatalf("k=%d: quantizeVec refused a finite vector", k)
+		}
+		got, want := make([]float32, n), make([]float32, n)
+		gemvQ8I16(xq, xs, q, scale, got, n, k)
+		withGo(func() { gemvQ8(x, q, scale, want, n, k) })
+		for j := range n {
+			// Each x[p] moves by at most xs/2 when rounded, so row j's sum
+			// moves by at most xs/2 times the sum of |w| over the row;
+			// float32 rounding of the reference adds about k·2^-24 of the
+			// sum of |x·w|.
+			var absW, absXW float64
+			for p := range k {
+				wp := float64(q[j*k+p]) * float64(scale[j])
+				absW += math.Abs(wp)
+				absXW += math.Abs(wp * float64(x[p]))
+			}
+			tol := float64(xs)/2*absW + float64(k)*6e-8*absXW + 1e-6
+			if d := math.Abs(float64(got[j] - want[j])); d > tol {
+				t.Errorf("k=%d n=%d row %d: %g, float32 input %g: differ by %g > %g",
+					k, n, j, got[j], want[j], d, tol)
+			}
+		}
+		// The integer sums are exact: the assembly and its Go tail agree.
+		tail := make([]float32, n)
+		for j := range n {
+			gemvQ8I16(xq, xs, q[j*k:(j+1)*k], scale[j:j+1], tail[j:j+1], 1, k)
+		}
+		if !slices.Equal(got, tail) {
+			t.Errorf("k=%d n=%d: rows of 4 %v, single rows %v", k, n, got, tail)
+		}
+	}
+}
+
+func TestColumnBlocks(t *testing.T) {
+	// w (2, 6) split into blocks of 2 columns.
+	w := []float32{0, 1, 2, 3, 4, 5, 10, 11, 12, 13, 14, 15}
+	want := []float32{0, 1, 10, 11, 2, 3, 12, 13, 4, 5, 14, 15}
+	if got := columnBlocks(w, 2, 6, 2); !slices.Equal(got, want) {
+		t.Errorf("columnBlocks = %v; want %v", got, want)
+	}
+}
+
+func TestMLPParts(t *testing.T) {
+	for _, c := range []struct{ hidden, workers, want int }{
+		{1024, 2, 4}, // 256 wide
+		{1536, 2, 4}, // 384 wide
+		{1024, 1, 2}, // 512 wide
+		{96, 3, 6},   // 16 wide
+		{192, 8, 12}, // 16 wide; 16 slices of 12 would not suit the assembly
+		{40, 2, 4},   // no width suits it: 10 wide
+		{7, 2, 1},
+	} {
+		if got := mlpParts(c.hidden, c.workers); got != c.want {
+			t.Errorf("mlpParts(%d, %d) = %d; want %d", c.hidden, c.workers, got, c.want)
+		}
+	}
+}
+
 func TestQuantizeRows(t *testing.T) {
 	w := []float32{0.5, -1, 0.25, 0.0039, 0, 0, 0, 0, 2, 1, -0.01, 0}
 	q, scale := make([]int8, len(w)), make([]float32, 3)

@@ -45,7 +45,7 @@ func TestTeamRunsEveryTaskOnce(t *testing.T) {
 	for s := 0; s < sections; s++ {
 		n := 1 + s%64
 		current.Store(int32(s))
-		tm.run(secQKV, s, n)
+		tm.run(secAttn, s, n)
 		for i := 0; i < 64; i++ {
 			want := int32(0)
 			if i < n {
