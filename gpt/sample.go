@@ -27,7 +27,7 @@ type SampleOptions struct {
 	NumSamples        int      // batch; 0 means 1
 	TopAlternatives   int      // how many alternatives each Event carries (0 = none)
 	// Weights is the precision of the weights each new token is computed
-	// from: "" (f16 where the AVX-512 kernels run, else f32), "f32",
+	// from: "" (q8 where the AVX-512 kernels run, else f32), "f32",
 	// "f16" or "q8".
 	Weights Precision
 }

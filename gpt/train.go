@@ -613,6 +613,24 @@ func EvaluateStream(m *Model, tok *bpe.Tokenizer, ids TokenStream, maxTokens, B 
 	return evaluateStream(autograd.NewTape(), m, tok, ids, maxTokens, B)
 }
 
+// windowStarts returns the first target of each window of up to T
+// targets that EvaluateStream scores among n: every T-th, or, when n is
+// more than maxTokens > 0, maxTokens/T windows at evenly spaced starts.
+func windowStarts(n, T, maxTokens int) []int {
+	var starts []int
+	if maxTokens <= 0 || n <= maxTokens {
+		for s := 0; s < n; s += T {
+			starts = append(starts, s)
+		}
+		return starts
+	}
+	count := max(1, maxTokens/T)
+	for k := 0; k < count; k++ {
+		starts = append(starts, k*(n-T)/max(1, count-1))
+	}
+	return starts
+}
+
 // evaluateStream is EvaluateStream on tp, whose arena the passes reuse: a
 // trainer passes its own tape, so evaluations need no memory of their own.
 func evaluateStream(tp *autograd.Tape, m *Model, tok *bpe.Tokenizer, ids TokenStream,
@@ -622,17 +640,7 @@ func evaluateStream(tp *autograd.Tape, m *Model, tok *bpe.Tokenizer, ids TokenSt
 	if n <= 0 {
 		return math.NaN(), math.NaN()
 	}
-	var starts []int
-	if maxTokens <= 0 || n <= maxTokens {
-		for s := 0; s < n; s += T {
-			starts = append(starts, s)
-		}
-	} else {
-		count := max(1, maxTokens/T)
-		for k := 0; k < count; k++ {
-			starts = append(starts, k*(n-T)/max(1, count-1))
-		}
-	}
+	starts := windowStarts(n, T, maxTokens)
 
 	var nats float64
 	var targets, bytes int

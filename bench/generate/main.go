@@ -10,9 +10,9 @@
 // of those settings and rounds is PyTorch's figure, and the output names
 // the environment that won.
 //
-// goushi runs with its default weights (half precision where AVX-512
-// runs) and with 8-bit weights, on a frozen model as sample and serve use
-// it; each figure is the best of its rounds. Both generate the same number
+// goushi runs with its default weights (8-bit where AVX-512 runs) and
+// with half-precision and float32 weights, on a frozen model as sample and
+// serve use it; each figure is the best of its rounds. Both generate the same number
 // of tokens per run: the context length minus the 64-token prompt that
 // goushi prefills.
 //
@@ -98,17 +98,24 @@ type goushiResult struct {
 	TTFTms     float64 `json:"ttft_ms"`
 }
 
+// precisions are the values of goushi's --weights that the harness runs,
+// "" being the default.
+var precisions = []string{"", "f16", "f32"}
+
+// goushiBest is the best of every round for one precision.
+type goushiBest struct {
+	b1, b8 float64 // batch 1 and 8
+	ttft1  float64
+}
+
 // row is the best of every round for one shape.
 type row struct {
-	shape      shape
-	newTokens  int
-	torch      float64
-	torchSet   string
-	envBest    [2]float64 // PyTorch's best per entry of torchEnvs
-	b1, b8     float64    // default weights, batch 1 and 8
-	ttft1      float64
-	q8b1, q8b8 float64 // 8-bit weights
-	q8ttft1    float64
+	shape     shape
+	newTokens int
+	torch     float64
+	torchSet  string
+	envBest   [2]float64   // PyTorch's best per entry of torchEnvs
+	goushi    []goushiBest // per entry of precisions
 }
 
 func run(c config) error {
@@ -133,28 +140,26 @@ func run(c config) error {
 	envs := torchEnvs()
 	var rows []row
 	for _, s := range c.shapes {
-		r := row{shape: s, newTokens: s.T - c.prompt}
+		r := row{shape: s, newTokens: s.T - c.prompt,
+			goushi: make([]goushiBest, len(precisions))}
 		if r.newTokens < 2 {
 			return fmt.Errorf("shape %v: context %d leaves no room after the %d-token prompt",
 				s, s.T, c.prompt)
 		}
 		for round := 1; round <= c.rounds; round++ {
-			for _, weights := range []string{"", "q8"} {
+			for i, weights := range precisions {
 				res, err := runGoushi(c, s, r.newTokens, weights)
 				if err != nil {
 					return err
 				}
-				b1, b8, ttft := &r.b1, &r.b8, &r.ttft1
-				if weights == "q8" {
-					b1, b8, ttft = &r.q8b1, &r.q8b8, &r.q8ttft1
-				}
+				best := &r.goushi[i]
 				for _, g := range res {
 					switch g.Batch {
 					case 1:
-						*b1 = max(*b1, g.TokensPerS)
-						*ttft = minPositive(*ttft, g.TTFTms)
+						best.b1 = max(best.b1, g.TokensPerS)
+						best.ttft1 = minPositive(best.ttft1, g.TTFTms)
 					case 8:
-						*b8 = max(*b8, g.TokensPerS)
+						best.b8 = max(best.b8, g.TokensPerS)
 					}
 				}
 			}
@@ -175,8 +180,9 @@ func run(c config) error {
 					}
 				}
 			}
-			fmt.Fprintf(os.Stderr, "%v round %d: best so far goushi %.0f (q8 %.0f), "+
-				"torch %.0f tokens/s\n", s, round, r.b1, r.q8b1, r.torch)
+			fmt.Fprintf(os.Stderr, "%v round %d: best so far goushi %.0f (f16 %.0f, "+
+				"f32 %.0f), torch %.0f tokens/s\n", s, round, r.goushi[0].b1, r.goushi[1].b1,
+				r.goushi[2].b1, r.torch)
 		}
 		rows = append(rows, r)
 	}
@@ -187,11 +193,15 @@ func run(c config) error {
 		"goushi batch 8 | time to first token, batch 1 |")
 	fmt.Println("|---|---|---|---|---|---|---|")
 	for _, r := range rows {
-		fmt.Printf("| %v | %.0f tokens/s (%s) | default | %.0f tokens/s | %.2fx | "+
-			"%.0f tokens/s | %.1f ms |\n", r.shape, r.torch, r.torchSet, r.b1, r.b1/r.torch,
-			r.b8, r.ttft1)
-		fmt.Printf("| %v | | q8 | %.0f tokens/s | %.2fx | %.0f tokens/s | %.1f ms |\n",
-			r.shape, r.q8b1, r.q8b1/r.torch, r.q8b8, r.q8ttft1)
+		for i, g := range r.goushi {
+			peer, name := "", precisions[i]
+			if i == 0 {
+				peer = fmt.Sprintf("%.0f tokens/s (%s)", r.torch, r.torchSet)
+				name = "default"
+			}
+			fmt.Printf("| %v | %s | %s | %.0f tokens/s | %.2fx | %.0f tokens/s | %.1f ms |\n",
+				r.shape, peer, name, g.b1, g.b1/r.torch, g.b8, g.ttft1)
+		}
 	}
 	fmt.Println()
 	if len(envs) == 1 {

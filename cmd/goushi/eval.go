@@ -17,13 +17,17 @@ import (
 // evalStdout receives the report of `goushi eval`. Tests replace it.
 var evalStdout io.Writer = os.Stdout
 
-const evalUsage = `usage: goushi eval --checkpoint DIR [--json] [--batch N] FILE...
+const evalUsage = `usage: goushi eval --checkpoint DIR [--json] [--batch N] [--weights f32|f16|q8] FILE...
 
 Reports how well a checkpoint predicts each UTF-8 text file: the mean loss
 in nats per token and the bits per byte, which is the loss in bits summed
 over all tokens divided by the file's bytes. Bits per byte does not depend
 on the tokenizer, so it compares models with different vocabularies. Each
 file is scored as one document that starts after <|endoftext|>.
+
+With --weights, the tokens go one at a time through the KV cache, the path
+that sample and serve take, with the weights in that precision: the gap to
+the plain run is what the precision costs the model.
 
 Flags:`
 
@@ -47,6 +51,8 @@ func cmdEval(args []string) error {
 	ckDir := fs.String("checkpoint", "", "checkpoint directory, such as runs/NAME/best")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
 	batch := fs.Int("batch", 8, "windows of the context length scored at once")
+	weights := fs.String("weights", "", "score through single-token steps with the weights "+
+		"in this precision: f32, f16 or q8 (default: the training forward pass)")
 	files, err := parseTokenizerFlags(fs, args)
 	if err != nil {
 		return err
@@ -60,6 +66,12 @@ func cmdEval(args []string) error {
 	if *batch <= 0 {
 		return fmt.Errorf("--batch %d must be positive", *batch)
 	}
+	prec := gpt.Precision(*weights)
+	switch prec {
+	case gpt.PrecisionAuto, gpt.PrecisionF32, gpt.PrecisionF16, gpt.PrecisionQ8:
+	default:
+		return fmt.Errorf("--weights %q is unknown; use f32, f16 or q8, or leave it out", *weights)
+	}
 	ck, err := gpt.LoadCheckpoint(*ckDir)
 	if err != nil {
 		return err
@@ -67,7 +79,7 @@ func cmdEval(args []string) error {
 
 	var results []evalFileResult
 	for _, path := range files {
-		r, err := evalFile(ck, path, *batch)
+		r, err := evalFile(ck, path, *batch, prec)
 		if err != nil {
 			return err
 		}
@@ -93,7 +105,8 @@ func cmdEval(args []string) error {
 // evalFile scores one file. The token stream is <|endoftext|> followed by
 // the file's tokens, so every token of the file, the first included, is a
 // target and the targets' bytes are exactly the file's bytes.
-func evalFile(ck *gpt.Checkpoint, path string, batch int) (evalFileResult, error) {
+func evalFile(ck *gpt.Checkpoint, path string, batch int, prec gpt.Precision) (evalFileResult,
+	error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return evalFileResult{}, err
@@ -110,7 +123,12 @@ func evalFile(ck *gpt.Checkpoint, path string, batch int) (evalFileResult, error
 			ck.Dir, bpe.EndOfText)
 	}
 	ids := append([]int{eot}, ck.Tokenizer.Encode(string(data))...)
-	loss, bpb := gpt.EvaluateStream(ck.Model, ck.Tokenizer, gpt.IntStream(ids), 0, batch)
+	var loss, bpb float64
+	if prec == gpt.PrecisionAuto {
+		loss, bpb = gpt.EvaluateStream(ck.Model, ck.Tokenizer, gpt.IntStream(ids), 0, batch)
+	} else {
+		loss, bpb = gpt.EvaluateDecode(ck.Model, ck.Tokenizer, gpt.IntStream(ids), 0, prec)
+	}
 	return evalFileResult{File: path, Bytes: len(data), Tokens: len(ids) - 1, Loss: loss,
 		BPB: bpb}, nil
 }

@@ -69,7 +69,7 @@ func cmdSample(args []string) error {
 	seed := fs.Int64("seed", -1, "random seed; -1 picks one and prints it")
 	maxNew := fs.Int("max-new-tokens", def.MaxNewTokens, "tokens generated per sample")
 	weights := fs.String("weights", "", "weight precision of each new token: f32, f16 or q8 "+
-		"(default f16 where AVX-512 runs, else f32)")
+		"(default q8 where AVX-512 runs, else f32)")
 	var stops stopFlags
 	fs.Var(&stops, "stop", "end a sample before this `text`; repeat for several")
 	if err := fs.Parse(args); err != nil {

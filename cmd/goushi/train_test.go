@@ -135,6 +135,20 @@ func checkEvalJSON(t *testing.T, checkpoint string) {
 	if math.Abs(r.BPB-want) > 1e-6*want {
 		t.Errorf("bpb %.6f, want loss·tokens/ln 2/bytes = %.6f", r.BPB, want)
 	}
+
+	// Single-token steps in float32 give the same loss up to rounding.
+	stdout.Reset()
+	if err := cmdEval([]string{"--checkpoint", checkpoint, "--json", "--weights", "f32",
+		text}); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, stdout.String())
+	}
+	if d := rep.Files[0]; math.Abs(d.Loss-r.Loss) > 1e-5*r.Loss || d.Tokens != r.Tokens {
+		t.Errorf("--weights f32: loss %.6f over %d tokens; the forward pass gives %.6f over %d",
+			d.Loss, d.Tokens, r.Loss, r.Tokens)
+	}
 }
 
 func TestEvalCommandRejectsBadInput(t *testing.T) {
@@ -148,6 +162,7 @@ func TestEvalCommandRejectsBadInput(t *testing.T) {
 		{[]string{bad}, "--checkpoint"},
 		{[]string{"--checkpoint", dir}, "FILE"},
 		{[]string{"--checkpoint", dir, bad}, "config.json"},
+		{[]string{"--checkpoint", dir, "--weights", "q4", bad}, `"q4"`},
 	}
 	for _, c := range cases {
 		err := cmdEval(c.args)
