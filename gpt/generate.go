@@ -38,14 +38,6 @@ const (
 	FinishLength = "length" // the sample reached MaxNewTokens
 )
 
-// slideKeep is the share of the context kept when the window slides. The
-// model has learned position embeddings, so every cached key and value
-// depends on its position and sliding means recomputing the window. Keeping
-// 3/4 of the context recomputes 3T/4 tokens once every T/4 new tokens, at
-// about the cost of those T/4 steps. Sliding by one token would recompute
-// the whole window at every step.
-const slideKeep = 0.75
-
 // Generate streams the tokens that continue prompt, NumSamples samples
 // drawn together as a batch. Each sample's context is <|endoftext|> (when
 // the tokenizer has it), the style token of opts.Style (when set), then
@@ -65,16 +57,17 @@ const slideKeep = 0.75
 // Each new token is computed from a copy of the weight matrices in
 // opts.Weights. The copy is made per call, so it matches the current
 // weights, unless m is frozen (see Freeze): then all calls share one copy
-// per precision. The prompt always uses the float32 weights. With the
-// default half-precision
-// copy the logits differ from a float32 forward pass by about 1e-3 of
-// their scale, which can change a greedy choice between tokens whose
-// logits are that close.
+// per precision. The prompt always uses the float32 weights. The default
+// 8-bit copy moves the logits by up to a few percent of their scale (half
+// precision: about 1e-3), which can change a greedy choice between tokens
+// whose logits are that close.
 //
-// When the context is full, the window slides: it keeps the prompt's
-// special tokens and the latest tokens, 3/4 of the context length in all,
-// and recomputes their cache. Style tokens other than <|endoftext|> are
-// never drawn.
+// When prompt and output pass the context length T, the window slides: it
+// keeps the prompt's special tokens and the latest tokens, T in all, and
+// recomputes their cache, since the model's learned position embeddings
+// make every cached key and value depend on its position. By default that
+// happens for every new token; opts.SlideBy trades context for speed.
+// Style tokens other than <|endoftext|> are never drawn.
 //
 // Generate stops early when ctx is cancelled, yielding ctx.Err(). Invalid
 // options or a tokenizer that does not fit the model yield one error.
@@ -192,9 +185,10 @@ func window(header, body []int, limit int) []int {
 }
 
 // keepLen returns how many positions a slid window keeps for context
-// length T: at least 1 and at most T-1, so that a new token always fits.
-func keepLen(T int) int {
-	return min(max(int(slideKeep*float64(T)), 1), T-1)
+// length T when it moves by slideBy: T for 0 or 1, else T-slideBy+1, and
+// at least 1.
+func keepLen(T, slideBy int) int {
+	return max(T-max(slideBy, 1)+1, 1)
 }
 
 // run prefills the prompt and generates until every sample is done.
@@ -241,7 +235,7 @@ func (g *generation) run(ctx context.Context, yield func(Event, error) bool) {
 		}
 		// The context is full: slide every row's window. All rows have
 		// the same length, so they stay one batch.
-		keep := keepLen(T)
+		keep := keepLen(T, g.opts.SlideBy)
 		g.tokBuf = g.tokBuf[:0]
 		for _, i := range g.active {
 			g.tokBuf = append(g.tokBuf, window(g.header, g.seqs[i].body, keep)...)

@@ -372,8 +372,15 @@ func TestGenerateRawBytes(t *testing.T) {
 
 // TestGenerateSlidesWindow generates three context lengths greedily and
 // checks every token against an argmax over a full recompute of the
-// window that the sliding rule gives.
+// window that the sliding rule gives: the last T tokens by default, and
+// with SlideBy s, the last T-s+1 once every s tokens.
 func TestGenerateSlidesWindow(t *testing.T) {
+	for _, slideBy := range []int{0, 1, 4} {
+		checkSlides(t, slideBy)
+	}
+}
+
+func checkSlides(t *testing.T, slideBy int) {
 	cfg := tinyInferConfig
 	cfg.VocabSize = 300
 	m := New(cfg, 21)
@@ -381,34 +388,45 @@ func TestGenerateSlidesWindow(t *testing.T) {
 	tok := byteTokenizer(t)
 	T := cfg.ContextLen
 	o := DefaultSampleOptions()
-	o.Temperature, o.MaxNewTokens = 0, 3*T
+	o.Temperature, o.MaxNewTokens, o.SlideBy = 0, 3*T, slideBy
 	// The recompute below is float32; so must the generation be, for the
 	// argmax to agree exactly.
 	o.Weights = PrecisionF32
 
 	got := collect(t, m, tok, "abcdefg", o)[0]
 	if len(got.ids) != 3*T {
-		t.Fatalf("%d tokens before %q; want %d", len(got.ids), got.reason, 3*T)
+		t.Fatalf("slide by %d: %d tokens before %q; want %d", slideBy, len(got.ids),
+			got.reason, 3*T)
 	}
 	eot, _ := tok.SpecialID(bpe.EndOfText)
 	body := tok.Encode("abcdefg")
 	ctxIDs := append([]int{eot}, body...) // the positions in the cache
-	keep := T * 3 / 4
+	keep := T
+	if slideBy > 1 {
+		keep = T - slideBy + 1
+	}
+	slides := 0
 	for step, id := range got.ids {
 		logits := recomputeLast(m, ctxIDs)
 		for b := tok.VocabSize(); b < cfg.VocabSize; b++ {
 			logits[b] = -1e30
 		}
 		if want := argmax(logits); id != want {
-			t.Fatalf("step %d (context %d tokens): generated %d; recompute gives %d", step,
-				len(ctxIDs), id, want)
+			t.Fatalf("slide by %d, step %d (context %d tokens): generated %d; recompute "+
+				"gives %d", slideBy, step, len(ctxIDs), id, want)
 		}
 		body = append(body, id)
 		if len(ctxIDs) < T {
 			ctxIDs = append(ctxIDs, id)
 		} else {
 			ctxIDs = append([]int{eot}, body[len(body)-(keep-1):]...)
+			slides++
 		}
+	}
+	// 1 + 7 prompt tokens and 3T new ones: 3T + 8 - T positions past the
+	// first full window, one slide per SlideBy of them.
+	if want := (2*T + 8 + max(slideBy, 1) - 1) / max(slideBy, 1); slides != want {
+		t.Errorf("slide by %d: %d slides; want %d", slideBy, slides, want)
 	}
 }
 

@@ -26,6 +26,12 @@ type SampleOptions struct {
 	Style             string   // "" = none; else one of Config.Styles
 	NumSamples        int      // batch; 0 means 1
 	TopAlternatives   int      // how many alternatives each Event carries (0 = none)
+	// SlideBy is how far the window moves at once when prompt and output
+	// pass the context length T. 0 or 1 keeps it at the last T tokens,
+	// recomputing the window for every new token; a larger value keeps the
+	// last T-SlideBy+1 and recomputes them once per SlideBy new tokens,
+	// which is that many times cheaper but sees fewer tokens. At most T-1.
+	SlideBy int
 	// Weights is the precision of the weights each new token is computed
 	// from: "" (q8 where the AVX-512 kernels run, else f32), "f32",
 	// "f16" or "q8".
@@ -76,6 +82,9 @@ func (o SampleOptions) Validate(cfg Config) error {
 			o.RepetitionWindow)
 	case o.MaxNewTokens < 1:
 		return fmt.Errorf("max_new_tokens %d must be at least 1", o.MaxNewTokens)
+	case o.SlideBy < 0 || o.SlideBy >= max(cfg.ContextLen, 1):
+		return fmt.Errorf("slide_by %d is outside [0, %d]; use 1 to keep the window at the "+
+			"last %d tokens", o.SlideBy, max(cfg.ContextLen-1, 0), cfg.ContextLen)
 	case o.NumSamples < 0 || o.NumSamples > MaxNumSamples:
 		return fmt.Errorf("num_samples %d is outside [0, %d]", o.NumSamples, MaxNumSamples)
 	case o.TopAlternatives < 0 || o.TopAlternatives > MaxTopAlternatives:

@@ -37,6 +37,9 @@ type Params struct {
 	Style             string // "" = none
 	N                 int    // number of samples, at least 1
 	TopAlternatives   int    // alternatives per Event, 0 = none
+	// SlideBy is how far the window moves at once past the context
+	// length; 0 or 1 keeps it at the last T tokens (gpt.SampleOptions).
+	SlideBy int
 }
 
 // Alternative is one candidate token at a sampling step.

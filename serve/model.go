@@ -34,6 +34,7 @@ func (g *ModelGenerator) options(p Params) gpt.SampleOptions {
 	o.Style = p.Style
 	o.NumSamples = max(1, p.N)
 	o.TopAlternatives = p.TopAlternatives
+	o.SlideBy = p.SlideBy
 	return o
 }
 

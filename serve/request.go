@@ -57,6 +57,7 @@ type samplingFields struct {
 	MinP              *float64 `json:"min_p"`
 	RepetitionPenalty *float64 `json:"repetition_penalty"`
 	Style             string   `json:"style"`
+	SlideBy           *int     `json:"slide_by"`
 }
 
 type streamOptions struct {
@@ -98,6 +99,7 @@ type limits struct {
 	maxStops       int
 	maxStopBytes   int
 	maxAlts        int
+	contextLen     int // the model's context length T; 0 if the card does not say
 }
 
 // Defaults for fields a request leaves out.
@@ -252,6 +254,14 @@ func (f *samplingFields) params(lim limits, styles []string, maxTokens *int,
 			return p, invalid("top_k", "top_k is %d; it must be 0 (off) or positive", *f.TopK)
 		}
 		p.TopK = *f.TopK
+	}
+	if f.SlideBy != nil {
+		if *f.SlideBy < 0 || lim.contextLen > 0 && *f.SlideBy >= lim.contextLen {
+			return p, invalid("slide_by", "slide_by is %d; it must be between 0 and %d "+
+				"(0 or 1: the window is always the last %d tokens)", *f.SlideBy,
+				lim.contextLen-1, lim.contextLen)
+		}
+		p.SlideBy = *f.SlideBy
 	}
 	if f.N != nil {
 		if *f.N < 1 || *f.N > lim.maxSamples {

@@ -114,6 +114,7 @@ func New(gen Generator, card Card, opts Options) *Server {
 			maxStops:       4,
 			maxStopBytes:   64,
 			maxAlts:        20,
+			contextLen:     card.ContextLen,
 		},
 		avgSecs: 5,
 	}

@@ -26,7 +26,7 @@ var (
 const sampleUsage = `usage: goushi sample --checkpoint DIR --prompt TEXT [--style TAG]
        [--num-samples N] [--temperature T] [--top-k K] [--top-p P] [--min-p P]
        [--repetition-penalty R] [--repetition-window N] [--seed S]
-       [--max-new-tokens N] [--stop TEXT]... [--weights f32|f16|q8]
+       [--max-new-tokens N] [--stop TEXT]... [--weights f32|f16|q8] [--slide-by N]
 
 Continues the prompt with a trained checkpoint and streams the text to
 standard output. With --num-samples above 1 the samples are generated
@@ -34,6 +34,11 @@ together as a batch and printed one after another, each under a
 "--- sample I ---" line; the first streams live and the others appear as
 soon as the ones before them are done. The seed and the speed go to
 standard error. Ctrl-C stops generation and keeps what was printed.
+
+When prompt and output pass the model's context length T, each new token
+is predicted from the last T tokens, which are recomputed for it; with
+--slide-by N the window moves N tokens at once, recomputed once per N
+tokens instead.
 
 Flags:`
 
@@ -70,6 +75,8 @@ func cmdSample(args []string) error {
 	maxNew := fs.Int("max-new-tokens", def.MaxNewTokens, "tokens generated per sample")
 	weights := fs.String("weights", "", "weight precision of each new token: f32, f16 or q8 "+
 		"(default q8 where AVX-512 runs, else f32)")
+	slideBy := fs.Int("slide-by", 0, "past the context length, move the window N tokens "+
+		"at once (0 or 1: always the last T tokens)")
 	var stops stopFlags
 	fs.Var(&stops, "stop", "end a sample before this `text`; repeat for several")
 	if err := fs.Parse(args); err != nil {
@@ -100,6 +107,7 @@ func cmdSample(args []string) error {
 		Style:             *style,
 		NumSamples:        *num,
 		Weights:           gpt.Precision(*weights),
+		SlideBy:           *slideBy,
 	}
 	if *seed == -1 {
 		opts.Seed = rand.Uint64() >> 1
@@ -143,6 +151,7 @@ var sampleFieldFlags = []struct{ field, flag string }{
 	{"weights precision ", "--weights "},
 	{"stop string ", "--stop "},
 	{"style ", "--style "},
+	{"slide_by ", "--slide-by "},
 }
 
 // flagError rewrites a SampleOptions.Validate error to name the flag the

@@ -109,6 +109,7 @@ func TestSampleRejectsBadFlags(t *testing.T) {
 		{[]string{"--checkpoint", dir, "--stop", ""}, "--stop 0 is empty"},
 		{[]string{"--checkpoint", dir, "--style", "诗"}, "--style \"诗\" is unknown"},
 		{[]string{"--checkpoint", dir, "--weights", "int4"}, "--weights \"int4\" is unknown"},
+		{[]string{"--checkpoint", dir, "--slide-by", "-2"}, "--slide-by -2 is outside [0, "},
 		{[]string{"--checkpoint", dir, "--seed", "-5"}, "seed"},
 		{[]string{"--checkpoint", dir, "stray"}, "--prompt"},
 	}
