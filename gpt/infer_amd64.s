@@ -671,3 +671,61 @@ qireduce:
 qidone:
 	VZEROUPPER
 	RET
+
+// func quantRowAVX512(k int, w *float32, q *int8) (maxAbs float32)
+// Returns m = max|w[i]| over the k%16 == 0 weights and, when m is not 0,
+// sets q[i] to w[i]·127/m rounded half away from zero, as the Go loop of
+// quantizeRows does: x + copysign(0.5, x), truncated.
+TEXT ·quantRowAVX512(SB), NOSPLIT, $0-28
+	MOVQ k+0(FP), CX
+	MOVQ w+8(FP), SI
+	MOVQ q+16(FP), DI
+	MOVL $0x7fffffff, AX
+	VPBROADCASTD AX, Z31       // everything but the sign bit
+	VPXORD Z0, Z0, Z0
+	XORQ AX, AX
+
+rmax:
+	VPANDD (SI)(AX*4), Z31, Z16
+	VMAXPS Z16, Z0, Z0
+	ADDQ $16, AX
+	CMPQ AX, CX
+	JLT rmax
+
+	VEXTRACTF64X4 $1, Z0, Y1
+	VMAXPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0x4e, X0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0xb1, X0, X1
+	VMAXPS X1, X0, X0
+	MOVSS X0, maxAbs+24(FP)
+	VXORPS X5, X5, X5
+	UCOMISS X5, X0
+	JE rdone
+	JP rdone
+	MOVL $0x42fe0000, AX       // 127
+	MOVD AX, X4
+	DIVSS X0, X4
+	VBROADCASTSS X4, Z4
+	MOVL $0x3f000000, AX       // 0.5
+	VPBROADCASTD AX, Z30
+	VPTERNLOGD $0xff, Z29, Z29, Z29
+	VPXORD Z31, Z29, Z29       // the sign bit alone
+	XORQ AX, AX
+
+rscale:
+	VMULPS (SI)(AX*4), Z4, Z16
+	VPANDD Z29, Z16, Z17       // sign of x
+	VPORD Z30, Z17, Z17        // ±0.5
+	VADDPS Z17, Z16, Z16
+	VCVTTPS2DQ Z16, Z16
+	VPMOVDB Z16, (DI)(AX*1)
+	ADDQ $16, AX
+	CMPQ AX, CX
+	JLT rscale
+
+rdone:
+	VZEROUPPER
+	RET

@@ -131,6 +131,17 @@ func quantizeRows(q []int8, scale, w []float32, rows, k int) {
 	tensor.ParallelGrain(rows, max(1, 1<<14/k), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			row, qr := w[r*k:(r+1)*k], q[r*k:(r+1)*k]
+			if useAsm && k%16 == 0 {
+				// Bit for bit the loop below, for finite rows. A NaN
+				// weight, which the assembly's maximum may skip, gives
+				// arbitrary values, as it would give NaN logits in float32.
+				m := quantRowAVX512(k, &row[0], &qr[0])
+				scale[r] = m / 127
+				if m == 0 || m != m {
+					clear(qr)
+				}
+				continue
+			}
 			var m float32
 			for _, v := range row {
 				m = max(m, v, -v)

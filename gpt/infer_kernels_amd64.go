@@ -35,3 +35,6 @@ func quantI16AVX512(n int, x *float32, dst *int16) (maxAbs, sum float32)
 
 //go:noescape
 func gemvQ8I16AVX512(k, n int, x *int16, w *int8, scale *float32, xs float32, out *float32)
+
+//go:noescape
+func quantRowAVX512(k int, w *float32, q *int8) (maxAbs float32)

@@ -23,3 +23,5 @@ func quantI16AVX512(n int, x *float32, dst *int16) (maxAbs, sum float32) { panic
 func gemvQ8I16AVX512(k, n int, x *int16, w *int8, scale *float32, xs float32, out *float32) {
 	panic("no assembly")
 }
+
+func quantRowAVX512(k int, w *float32, q *int8) (maxAbs float32) { panic("no assembly") }

@@ -257,6 +257,39 @@ func TestMLPParts(t *testing.T) {
 	}
 }
 
+// TestQuantizeRowsAssembly checks the assembly against hand values at
+// the ties, which round away from zero, and against the Go loop on
+// random rows.
+func TestQuantizeRowsAssembly(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512: only the Go loop runs")
+	}
+	// With max 127 the scale is 1, so each weight is its own q.
+	row := make([]float32, 16)
+	copy(row, []float32{127, 63.5, -63.5, 0.5, -0.5, 2.5, -2.5, 0.49, -126.6})
+	want := []int8{127, 64, -64, 1, -1, 3, -3, 0, -127, 0, 0, 0, 0, 0, 0, 0}
+	q, scale := make([]int8, 16), make([]float32, 1)
+	quantizeRows(q, scale, row, 1, 16)
+	if !slices.Equal(q, want) || scale[0] != 1 {
+		t.Errorf("quantized %v, scale %g; want %v, 1", q, scale[0], want)
+	}
+
+	rng := rand.New(rand.NewPCG(13, 14))
+	const rows, k = 9, 48
+	w := randSlice(rng, rows*k)
+	clear(w[2*k : 3*k]) // an all-zero row
+	got, gotS := make([]int8, rows*k), make([]float32, rows)
+	wantQ, wantS := make([]int8, rows*k), make([]float32, rows)
+	for i := range got {
+		got[i] = 99 // the zero row must be cleared
+	}
+	quantizeRows(got, gotS, w, rows, k)
+	withGo(func() { quantizeRows(wantQ, wantS, w, rows, k) })
+	if !slices.Equal(got, wantQ) || !slices.Equal(gotS, wantS) {
+		t.Errorf("assembly and Go differ:\n%v %v\n%v %v", got, gotS, wantQ, wantS)
+	}
+}
+
 func TestQuantizeRows(t *testing.T) {
 	w := []float32{0.5, -1, 0.25, 0.0039, 0, 0, 0, 0, 2, 1, -0.01, 0}
 	q, scale := make([]int8, len(w)), make([]float32, 3)
