@@ -398,23 +398,31 @@ func (s *inferer) storeHead(l, r, h int) {
 }
 
 // attend sets y to softmax(q·kᵀ/√hd)·v for head h of row r over the cached
-// keys and values of layer l, which hold the new token.
+// keys and values of layer l, which hold the new token. q is scaled by
+// 1/√hd in place first. The scores of up to 3 positions past the new token
+// are computed too, when the cache has room for them, so that the kernel
+// runs whole groups of 4 keys; they are ignored.
 func (s *inferer) attend(l, r, h int, y []float32) {
 	C, hd, T := s.C, s.hd, s.cfg.ContextLen
 	n := s.pos + 1
+	n4 := n
+	if up := (n + 3) &^ 3; up <= T {
+		n4 = up
+	}
 	q := s.qkv[r*3*C+h*hd : r*3*C+(h+1)*hd]
+	tensor.Scale(q, s.scale)
 	t := r*s.H + h
-	p := s.scores[t*T : t*T+n]
+	p := s.scores[t*T : t*T+n4]
 	if s.kHalf != nil {
 		k, v := s.headCacheHalf(l, r, h)
-		gemvF16(q, k[:n*hd], p, n, hd)
-		softmaxScaled(p, s.scale)
+		gemvF16(q, k[:n4*hd], p, n4, hd)
+		tensor.Softmax(p[:n], p[:n], 1, n)
 		mixF16(p, v[:n*hd], y, n, hd)
 		return
 	}
 	k, v := s.headCache(l, r, h)
-	gemvF32(q, k[:n*hd], p, n, hd)
-	softmaxScaled(p, s.scale)
+	gemvF32(q, k[:n4*hd], p, n4, hd)
+	tensor.Softmax(p[:n], p[:n], 1, n)
 	mix(p, v[:n*hd], y, n, hd)
 }
 
@@ -450,18 +458,6 @@ func (s *inferer) headTask(t int) {
 		for r := 0; r < s.rows; r++ {
 			s.dec.head.gemv(s.hIn[r], s.logits[r*V+lo:r*V+hi], lo, hi, C)
 		}
-	}
-}
-
-// softmaxScaled sets p to softmax(p·scale).
-func softmaxScaled(p []float32, scale float32) {
-	m := p[0]
-	for _, v := range p {
-		m = max(m, v)
-	}
-	inv := 1 / expSum(p, m, scale)
-	for i := range p {
-		p[i] *= inv
 	}
 }
 
