@@ -61,8 +61,8 @@ type Precision string
 
 // The precisions of SampleOptions.Weights.
 const (
-	// PrecisionAuto is PrecisionQ8 where the AVX-512 kernels run and
-	// PrecisionF32 elsewhere, where the Go kernels would convert every
+	// PrecisionAuto is PrecisionQ8 where the AVX-512 or AVX2 kernels run
+	// and PrecisionF32 elsewhere, where the Go kernels would convert every
 	// weight on the fly. On the default model trained for ten minutes,
 	// 8-bit weights move the held-out bits per byte by about 0.04%
 	// (BENCHMARKS.md), and they make a step two to three times as fast as
@@ -86,7 +86,7 @@ func (p Precision) resolve() Precision {
 	if p != PrecisionAuto {
 		return p
 	}
-	if hasAVX512 {
+	if level > levelGo {
 		return PrecisionQ8
 	}
 	return PrecisionF32

@@ -7,14 +7,24 @@ import (
 )
 
 // The decode kernels: matrix-vector products against weights stored as
-// float32, IEEE half precision or 8-bit integers, and the attention mix. Each uses the
-// AVX-512 assembly for the part of its shape that the assembly covers
-// (rows of a multiple of 16 floats, groups of 4 weight rows) and plain Go
-// for the rest and on other machines.
+// float32, IEEE half precision or 8-bit integers, and the attention mix.
+// Each uses the AVX-512 or the AVX2 assembly for the part of its shape
+// that the assembly covers (rows of a multiple of 16 floats, groups of 4
+// weight rows) and plain Go for the rest and on other machines.
 
-// useAsm turns the assembly kernels on; tests turn it off to check the Go
-// versions against them.
-var useAsm = hasAVX512
+// kernelLevel names a set of decode kernels.
+type kernelLevel int
+
+const (
+	levelGo     kernelLevel = iota // plain Go
+	levelAVX2                      // AVX2, FMA and F16C
+	levelAVX512                    // AVX-512 F, VL and BW
+)
+
+// level is the set the decode kernels use: the one matching the tensor
+// package's kernels (GOUSHI_KERNELS chooses both) where this CPU has it.
+// Tests lower it to check the others against each other.
+var level = detectLevel(tensor.KernelName())
 
 // gemvF32 sets out[j] = x·w[j] for the n rows of w (n, k).
 func gemvF32(x, w, out []float32, n, k int) {
@@ -22,10 +32,12 @@ func gemvF32(x, w, out []float32, n, k int) {
 	_ = out[n-1]
 	_ = x[k-1]
 	n4 := 0
-	if useAsm && k%16 == 0 {
+	if level > levelGo && k%16 == 0 {
 		n4 = n &^ 3
-		if n4 > 0 {
+		if n4 > 0 && level == levelAVX512 {
 			gemvF32AVX512(k, n4, &x[0], &w[0], &out[0])
+		} else if n4 > 0 {
+			gemvF32AVX2(k, n4, &x[0], &w[0], &out[0])
 		}
 	}
 	for j := n4; j < n; j++ {
@@ -40,10 +52,12 @@ func gemvF16(x []float32, w []uint16, out []float32, n, k int) {
 	_ = out[n-1]
 	_ = x[k-1]
 	n4 := 0
-	if useAsm && k%16 == 0 {
+	if level > levelGo && k%16 == 0 {
 		n4 = n &^ 3
-		if n4 > 0 {
+		if n4 > 0 && level == levelAVX512 {
 			gemvF16AVX512(k, n4, &x[0], &w[0], &out[0])
+		} else if n4 > 0 {
+			gemvF16AVX2(k, n4, &x[0], &w[0], &out[0])
 		}
 	}
 	for j := n4; j < n; j++ {
@@ -64,7 +78,7 @@ func gemvQ8(x []float32, w []int8, scale, out []float32, n, k int) {
 	_ = scale[n-1]
 	_ = x[k-1]
 	n4 := 0
-	if useAsm && k%16 == 0 {
+	if level == levelAVX512 && k%16 == 0 {
 		n4 = n &^ 3
 		if n4 > 0 {
 			gemvQ8AVX512(k, n4, &x[0], &w[0], &scale[0], &out[0])
@@ -87,11 +101,16 @@ func gemvQ8(x []float32, w []int8, scale, out []float32, n, k int) {
 // NaN or an infinity.
 func quantizeVec(xq []int16, x []float32) (float32, bool) {
 	n := len(x)
-	if !useAsm || n == 0 || n%32 != 0 {
+	if level == levelGo || n == 0 || n%32 != 0 {
 		return 0, false
 	}
 	_ = xq[n-1]
-	m, sum := quantI16AVX512(n, &x[0], &xq[0])
+	var m, sum float32
+	if level == levelAVX512 {
+		m, sum = quantI16AVX512(n, &x[0], &xq[0])
+	} else {
+		m, sum = quantI16AVX2(n, &x[0], &xq[0])
+	}
 	if m == 0 || math.IsInf(float64(m), 0) || math.IsNaN(float64(sum)) ||
 		math.IsInf(float64(sum), 0) {
 		return 0, false
@@ -100,7 +119,8 @@ func quantizeVec(xq []int16, x []float32) (float32, bool) {
 }
 
 // gemvQ8I16 sets out[j] = scale[j]·xs·(xq·w[j]) for the n rows of w (n, k)
-// in 8-bit integers and xq from quantizeVec, k a multiple of 32: the
+// in 8-bit integers and xq from quantizeVec (so the assembly runs), k a
+// multiple of 32: the
 // products are summed exactly in int32, so each result differs from
 // gemvQ8 of the float32 input only by the rounding of that input, at
 // most xs/2 per element.
@@ -110,8 +130,10 @@ func gemvQ8I16(xq []int16, xs float32, w []int8, scale, out []float32, n, k int)
 	_ = scale[n-1]
 	_ = xq[k-1]
 	n4 := n &^ 3
-	if n4 > 0 {
+	if n4 > 0 && level == levelAVX512 {
 		gemvQ8I16AVX512(k, n4, &xq[0], &w[0], &scale[0], xs, &out[0])
+	} else if n4 > 0 {
+		gemvQ8I16AVX2(k, n4, &xq[0], &w[0], &scale[0], xs, &out[0])
 	}
 	for j := n4; j < n; j++ {
 		row := w[j*k : (j+1)*k]
@@ -131,7 +153,7 @@ func quantizeRows(q []int8, scale, w []float32, rows, k int) {
 	tensor.ParallelGrain(rows, max(1, 1<<14/k), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			row, qr := w[r*k:(r+1)*k], q[r*k:(r+1)*k]
-			if useAsm && k%16 == 0 {
+			if level == levelAVX512 && k%16 == 0 {
 				// Bit for bit the loop below, for finite rows. A NaN
 				// weight, which the assembly's maximum may skip, gives
 				// arbitrary values, as it would give NaN logits in float32.
@@ -173,8 +195,12 @@ func mix(p, v, y []float32, n, hd int) {
 	_ = v[n*hd-1]
 	_ = p[n-1]
 	_ = y[hd-1]
-	if useAsm && hd%16 == 0 {
+	if level == levelAVX512 && hd%16 == 0 {
 		mixAVX512(n, hd, &p[0], &v[0], &y[0])
+		return
+	}
+	if level == levelAVX2 && hd%16 == 0 {
+		mixAVX2(n, hd, &p[0], &v[0], &y[0])
 		return
 	}
 	clear(y[:hd])
@@ -195,8 +221,12 @@ func mixF16(p []float32, v []uint16, y []float32, n, hd int) {
 	_ = v[n*hd-1]
 	_ = p[n-1]
 	_ = y[hd-1]
-	if useAsm && hd%16 == 0 {
+	if level == levelAVX512 && hd%16 == 0 {
 		mixF16AVX512(n, hd, &p[0], &v[0], &y[0])
+		return
+	}
+	if level == levelAVX2 && hd%16 == 0 {
+		mixF16AVX2(n, hd, &p[0], &v[0], &y[0])
 		return
 	}
 	clear(y[:hd])
@@ -213,10 +243,16 @@ func mixF16(p []float32, v []uint16, y []float32, n, hd int) {
 func expSum(x []float32, shift, scale float32) float32 {
 	var sum float32
 	n16 := 0
-	if useAsm {
+	switch level {
+	case levelAVX512:
 		n16 = len(x) &^ 15
 		if n16 > 0 {
 			sum = expSumAVX512(n16, &x[0], shift, scale)
+		}
+	case levelAVX2:
+		n16 = len(x) &^ 7
+		if n16 > 0 {
+			sum = expSumAVX2(n16, &x[0], shift, scale)
 		}
 	}
 	for i := n16; i < len(x); i++ {
@@ -233,10 +269,16 @@ func toHalf(dst []uint16, src []float32) {
 	n := len(src)
 	_ = dst[n-1]
 	n16 := 0
-	if useAsm {
+	switch level {
+	case levelAVX512:
 		n16 = n &^ 15
 		if n16 > 0 {
 			toHalfAVX512(n16, &src[0], &dst[0])
+		}
+	case levelAVX2:
+		n16 = n &^ 7
+		if n16 > 0 {
+			toHalfAVX2(n16, &src[0], &dst[0])
 		}
 	}
 	for i := n16; i < n; i++ {
