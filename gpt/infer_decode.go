@@ -468,13 +468,6 @@ func addTo(dst, src []float32) {
 	}
 }
 
-// gelu is the tanh approximation of GELU written as x·σ(2u), which equals
-// 0.5·x·(1 + tanh(u)) for u = √(2/π)·(x + 0.044715·x³).
-func gelu(x float32) float32 {
-	u := 0.7978845608028654 * (x + 0.044715*x*x*x)
-	return x / (1 + expf(-2*u))
-}
-
 // expf returns e^x in float32 to within about 2 ulp. It splits
 // x·log2(e) into an integer n and a rest f in [-0.5, 0.5], evaluates 2^f
 // by its degree-6 Taylor series in f·ln 2 (truncation error below 1.2e-7
