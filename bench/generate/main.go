@@ -16,6 +16,9 @@
 // of tokens per run: the context length minus the 64-token prompt that
 // goushi prefills.
 //
+// GOUSHI_KERNELS in the environment chooses goushi's kernels, as for
+// goushi itself; PyTorch ignores it.
+//
 // Example:
 //
 //	go run ./bench/generate -rounds 5
@@ -204,6 +207,9 @@ func run(c config) error {
 		}
 	}
 	fmt.Println()
+	if k := os.Getenv("GOUSHI_KERNELS"); k != "" {
+		fmt.Printf("goushi ran with GOUSHI_KERNELS=%s.\n", k)
+	}
 	if len(envs) == 1 {
 		fmt.Printf("PyTorch ran in the environment as inherited: it sets none of %s.\n",
 			strings.Join(blasOverrides, ", "))

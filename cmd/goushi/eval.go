@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/goushi/goushi/bpe"
@@ -24,6 +25,10 @@ in nats per token and the bits per byte, which is the loss in bits summed
 over all tokens divided by the file's bytes. Bits per byte does not depend
 on the tokenizer, so it compares models with different vocabularies. Each
 file is scored as one document that starts after <|endoftext|>.
+
+A FILE ending in .tokens is a token file that goushi train wrote, such as
+runs/NAME/data/val.tokens, the held-out split of that run: its ids are
+scored as they are, and its bytes are those of its documents' text.
 
 With --weights, the tokens go one at a time through the KV cache, the path
 that sample and serve take, with the weights in that precision: the gap to
@@ -107,6 +112,9 @@ func cmdEval(args []string) error {
 // target and the targets' bytes are exactly the file's bytes.
 func evalFile(ck *gpt.Checkpoint, path string, batch int, prec gpt.Precision) (evalFileResult,
 	error) {
+	if strings.HasSuffix(path, ".tokens") {
+		return evalTokenFile(ck, path, batch, prec)
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return evalFileResult{}, err
@@ -123,13 +131,59 @@ func evalFile(ck *gpt.Checkpoint, path string, batch int, prec gpt.Precision) (e
 			ck.Dir, bpe.EndOfText)
 	}
 	ids := append([]int{eot}, ck.Tokenizer.Encode(string(data))...)
-	var loss, bpb float64
-	if prec == gpt.PrecisionAuto {
-		loss, bpb = gpt.EvaluateStream(ck.Model, ck.Tokenizer, gpt.IntStream(ids), 0, batch)
-	} else {
-		loss, bpb = gpt.EvaluateDecode(ck.Model, ck.Tokenizer, gpt.IntStream(ids), 0, prec)
-	}
+	loss, bpb := evaluate(ck, gpt.IntStream(ids), batch, prec)
 	return evalFileResult{File: path, Bytes: len(data), Tokens: len(ids) - 1, Loss: loss,
+		BPB: bpb}, nil
+}
+
+// evaluate scores ids through the forward pass, or through single-token
+// steps in precision prec when it is set.
+func evaluate(ck *gpt.Checkpoint, ids gpt.TokenStream, batch int,
+	prec gpt.Precision) (loss, bpb float64) {
+	if prec == gpt.PrecisionAuto {
+		return gpt.EvaluateStream(ck.Model, ck.Tokenizer, ids, 0, batch)
+	}
+	return gpt.EvaluateDecode(ck.Model, ck.Tokenizer, ids, 0, prec)
+}
+
+// evalTokenFile scores a token file of goushi train. Its documents' bytes,
+// recorded per style when it was written, must equal the bytes of its
+// ids under the checkpoint's tokenizer; otherwise another tokenizer wrote
+// it and its ids mean other text.
+func evalTokenFile(ck *gpt.Checkpoint, path string, batch int,
+	prec gpt.Precision) (evalFileResult, error) {
+	f, err := gpt.OpenTokenFile(path)
+	if err != nil {
+		return evalFileResult{}, err
+	}
+	defer f.Close()
+	if f.Len() < 2 {
+		return evalFileResult{}, fmt.Errorf("%s holds %d ids; scoring needs at least 2",
+			path, f.Len())
+	}
+	tok := ck.Tokenizer
+	recorded, bytes := 0, 0
+	for _, s := range f.Spans {
+		recorded += s.Bytes
+	}
+	for i := range f.Len() {
+		id := f.At(i)
+		if id >= tok.VocabSize() {
+			return evalFileResult{}, fmt.Errorf("%s holds id %d, outside the %d tokens of "+
+				"%s; score it with the checkpoint of the run that wrote it", path, id,
+				tok.VocabSize(), ck.Dir)
+		}
+		if !tok.IsSpecial(id) {
+			bytes += len(tok.TokenBytes(id))
+		}
+	}
+	if bytes != recorded {
+		return evalFileResult{}, fmt.Errorf("%s decodes to %d bytes with the tokenizer of "+
+			"%s, but its documents had %d: another tokenizer wrote it; score it with the "+
+			"checkpoint of the run that wrote it", path, bytes, ck.Dir, recorded)
+	}
+	loss, bpb := evaluate(ck, f, batch, prec)
+	return evalFileResult{File: path, Bytes: bytes, Tokens: f.Len() - 1, Loss: loss,
 		BPB: bpb}, nil
 }
 

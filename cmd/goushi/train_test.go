@@ -60,6 +60,68 @@ func TestTrainCommandWritesLoadableCheckpoint(t *testing.T) {
 	}
 	t.Run("eval", func(t *testing.T) { checkEvalJSON(t, best) })
 	t.Run("eval rejects files", func(t *testing.T) { checkEvalRejectsFiles(t, best) })
+	t.Run("eval token file", func(t *testing.T) {
+		checkEvalTokenFile(t, best, filepath.Join(out, "data", "val.tokens"))
+	})
+}
+
+// checkEvalTokenFile scores the run's held-out token file: its bytes must
+// be those its spans recorded when it was written, and a copy whose record
+// disagrees, as one written with another tokenizer would, is refused.
+func checkEvalTokenFile(t *testing.T, checkpoint, val string) {
+	f, err := gpt.OpenTokenFile(val)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, recorded := f.Len(), 0
+	for _, s := range f.Spans {
+		recorded += s.Bytes
+	}
+	f.Close()
+
+	var stdout bytes.Buffer
+	evalStdout = &stdout
+	defer func() { evalStdout = os.Stdout }()
+	if err := cmdEval([]string{"--checkpoint", checkpoint, "--json", val}); err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Files []evalFileResult `json:"files"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, stdout.String())
+	}
+	if r := rep.Files[0]; r.Bytes != recorded || r.Tokens != n-1 || !(r.BPB > 0) {
+		t.Errorf("%d bytes, %d tokens, bpb %g; want %d, %d and a positive bpb", r.Bytes,
+			r.Tokens, r.BPB, recorded, n-1)
+	}
+
+	dir := t.TempDir()
+	copyFile := func(src, dst string, edit func([]byte) []byte) {
+		data, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, edit(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := filepath.Join(dir, "other.tokens")
+	copyFile(val, other, func(b []byte) []byte { return b })
+	copyFile(val+".json", other+".json", func(b []byte) []byte {
+		var spans []gpt.StyleSpan
+		if err := json.Unmarshal(b, &spans); err != nil {
+			t.Fatal(err)
+		}
+		spans[0].Bytes++
+		out, _ := json.Marshal(spans)
+		return out
+	})
+	err = cmdEval([]string{"--checkpoint", checkpoint, other})
+	if err == nil || !strings.Contains(err.Error(), "another tokenizer wrote it") ||
+		!strings.Contains(err.Error(), other) {
+		t.Errorf("eval of a token file from another tokenizer: error %v", err)
+	}
 }
 
 // checkEvalRejectsFiles runs `goushi eval` with a loadable checkpoint on
