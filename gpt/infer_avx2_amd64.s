@@ -520,3 +520,68 @@ aexpdone:
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET
+
+// func quantRowAVX2(k int, w *float32, q *int8) (maxAbs float32)
+// quantRowAVX512 with 8-lane vectors; k%16 == 0.
+TEXT ·quantRowAVX2(SB), NOSPLIT, $0-28
+	MOVQ k+0(FP), CX
+	MOVQ w+8(FP), SI
+	MOVQ q+16(FP), DI
+	MOVL $0x7fffffff, AX
+	MOVD AX, X15
+	VPBROADCASTD X15, Y15      // everything but the sign bit
+	VXORPS Y0, Y0, Y0
+	XORQ AX, AX
+
+armax:
+	VANDPS (SI)(AX*4), Y15, Y8
+	VMAXPS Y8, Y0, Y0
+	ADDQ $8, AX
+	CMPQ AX, CX
+	JLT armax
+
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0x4e, X0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0xb1, X0, X1
+	VMAXPS X1, X0, X0
+	MOVSS X0, maxAbs+24(FP)
+	VXORPS X5, X5, X5
+	UCOMISS X5, X0
+	JE ardone
+	JP ardone
+	MOVL $0x42fe0000, AX       // 127
+	MOVD AX, X4
+	DIVSS X0, X4
+	VBROADCASTSS X4, Y4
+	MOVL $0x3f000000, AX       // 0.5
+	MOVD AX, X14
+	VPBROADCASTD X14, Y14
+	VPCMPEQD Y13, Y13, Y13
+	VPXOR Y15, Y13, Y13        // the sign bit alone
+	XORQ AX, AX
+
+arscale:
+	VMULPS (SI)(AX*4), Y4, Y8
+	VMULPS 32(SI)(AX*4), Y4, Y9
+	VANDPS Y13, Y8, Y10        // ±0.5 with the sign of x
+	VORPS Y14, Y10, Y10
+	VANDPS Y13, Y9, Y11
+	VORPS Y14, Y11, Y11
+	VADDPS Y10, Y8, Y8
+	VADDPS Y11, Y9, Y9
+	VCVTTPS2DQ Y8, Y8
+	VCVTTPS2DQ Y9, Y9
+	VPACKSSDW Y9, Y8, Y8       // per 128-bit lane: 4 of Y8, then 4 of Y9
+	VPERMQ $0xd8, Y8, Y8       // 16 int16 in order
+	VEXTRACTI128 $1, Y8, X9
+	VPACKSSWB X9, X8, X8       // 16 int8 in order
+	VMOVDQU X8, (DI)(AX*1)
+	ADDQ $16, AX
+	CMPQ AX, CX
+	JLT arscale
+
+ardone:
+	VZEROUPPER
+	RET

@@ -153,11 +153,16 @@ func quantizeRows(q []int8, scale, w []float32, rows, k int) {
 	tensor.ParallelGrain(rows, max(1, 1<<14/k), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			row, qr := w[r*k:(r+1)*k], q[r*k:(r+1)*k]
-			if level == levelAVX512 && k%16 == 0 {
+			if level > levelGo && k%16 == 0 {
 				// Bit for bit the loop below, for finite rows. A NaN
 				// weight, which the assembly's maximum may skip, gives
 				// arbitrary values, as it would give NaN logits in float32.
-				m := quantRowAVX512(k, &row[0], &qr[0])
+				var m float32
+				if level == levelAVX512 {
+					m = quantRowAVX512(k, &row[0], &qr[0])
+				} else {
+					m = quantRowAVX2(k, &row[0], &qr[0])
+				}
 				scale[r] = m / 127
 				if m == 0 || m != m {
 					clear(qr)

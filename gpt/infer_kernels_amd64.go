@@ -77,3 +77,6 @@ func toHalfAVX2(n int, src *float32, dst *uint16)
 
 //go:noescape
 func expSumAVX2(n int, x *float32, shift, scale float32) float32
+
+//go:noescape
+func quantRowAVX2(k int, w *float32, q *int8) (maxAbs float32)

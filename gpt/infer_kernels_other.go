@@ -44,3 +44,5 @@ func gemvQ8I16AVX512(k, n int, x *int16, w *int8, scale *float32, xs float32, ou
 }
 
 func quantRowAVX512(k int, w *float32, q *int8) (maxAbs float32) { panic("no assembly") }
+
+func quantRowAVX2(k int, w *float32, q *int8) (maxAbs float32) { panic("no assembly") }
