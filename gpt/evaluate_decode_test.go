@@ -24,6 +24,7 @@ func TestEvaluateDecodeMatchesStream(t *testing.T) {
 	cfg := Config{VocabSize: tok.VocabSize(), ContextLen: 16, Layers: 2, Heads: 2, Embd: 64}
 	m := New(cfg, 5)
 	randomizeBiases(m, 6)
+
 	rng := rand.New(rand.NewPCG(7, 8))
 	eot, _ := tok.SpecialID(bpe.EndOfText)
 	ids := []int{eot}

@@ -64,9 +64,10 @@ const (
 //
 // When prompt and output pass the context length T, the window slides: it
 // keeps the prompt's special tokens and the latest tokens, T in all, and
-// recomputes their cache, since the model's learned position embeddings
-// make every cached key and value depend on its position. By default that
-// happens for every new token; opts.SlideBy trades context for speed.
+// recomputes their cache. The model's learned position embeddings make
+// every cached key and value depend on its position, so no part of the
+// old cache can be kept. By default the window moves for every new token;
+// opts.SlideBy trades context for speed.
 // Style tokens other than <|endoftext|> are never drawn.
 //
 // Generate stops early when ctx is cancelled, yielding ctx.Err(). Invalid

@@ -399,9 +399,9 @@ func (s *inferer) storeHead(l, r, h int) {
 
 // attend sets y to softmax(q·kᵀ/√hd)·v for head h of row r over the cached
 // keys and values of layer l, which hold the new token. q is scaled by
-// 1/√hd in place first. The scores of up to 3 positions past the new token
-// are computed too, when the cache has room for them, so that the kernel
-// runs whole groups of 4 keys; they are ignored.
+// 1/√hd in place first. The kernel scores keys in groups of 4, so when the
+// cache has room it also scores up to 3 positions past the new token, and
+// those scores are ignored.
 func (s *inferer) attend(l, r, h int, y []float32) {
 	C, hd, T := s.C, s.hd, s.cfg.ContextLen
 	n := s.pos + 1

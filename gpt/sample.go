@@ -29,8 +29,8 @@ type SampleOptions struct {
 	// SlideBy is how far the window moves at once when prompt and output
 	// pass the context length T. 0 or 1 keeps it at the last T tokens,
 	// recomputing the window for every new token; a larger value keeps the
-	// last T-SlideBy+1 and recomputes them once per SlideBy new tokens,
-	// which is that many times cheaper but sees fewer tokens. At most T-1.
+	// last T-SlideBy+1 and recomputes them once per SlideBy new tokens:
+	// that many times cheaper, with less context. At most T-1.
 	SlideBy int
 	// Weights is the precision of the weights each new token is computed
 	// from: "" (q8 where the AVX-512 kernels run, else f32), "f32",
