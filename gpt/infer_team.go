@@ -8,8 +8,8 @@ import (
 )
 
 // team runs the parallel sections of a decode step on a fixed set of
-// goroutines: the caller and workers-1 helpers. A decode step has about
-// five sections per layer of a few microseconds each, too short for the
+// goroutines: the caller and workers-1 helpers. A decode step has two
+// sections per layer of a few microseconds each, too short for the
 // tensor pool, whose helpers sleep between jobs and take microseconds to
 // wake. The helpers here spin for a while after each section, so that the
 // next section of the same step starts at once, and then park on a channel
