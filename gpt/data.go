@@ -191,8 +191,8 @@ func OpenTokenFile(path string) (*TokenFile, error) {
 	}
 	size := st.Size()
 	if size < tokenHeaderSize {
-		return nil, fmt.Errorf("open token file %s: %d bytes is shorter than the header; "+
-			"delete it so it is rebuilt", path, size)
+		return nil, fmt.Errorf("open token file %s: %d bytes is shorter than the %d-byte "+
+			"header: the file is truncated or not a token file", path, size, tokenHeaderSize)
 	}
 	data, err := mapFile(f, int(size))
 	if err != nil {
@@ -230,7 +230,8 @@ func OpenTokenFile(path string) (*TokenFile, error) {
 		if s.Start < 0 || s.End < s.Start || s.End > n {
 			tf.Close()
 			return nil, fmt.Errorf("open token file %s: style span %q [%d, %d) is outside "+
-				"the %d ids; delete the file so it is rebuilt", path, s.Style, s.Start, s.End, n)
+				"the %d ids: the file is truncated or its .json belongs to another file", path,
+				s.Style, s.Start, s.End, n)
 		}
 	}
 	return tf, nil

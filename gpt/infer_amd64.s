@@ -488,7 +488,7 @@ mixhstore:
 	RET
 
 // func quantI16AVX512(n int, x *float32, dst *int16) (maxAbs, sum float32)
-// Sets dst[i] = round(x[i]·32767/maxAbs) for i < n, n%32 == 0, and
+// Sets dst[i] = round(x[i]·32767/maxAbs) for i < n, n%16 == 0, and
 // returns maxAbs = max|x[i]| and the sum of x, by which the caller tells
 // a vector holding NaN or an infinity. With maxAbs 0 or not finite, dst
 // is left unset.
@@ -506,14 +506,10 @@ TEXT ·quantI16AVX512(SB), NOSPLIT, $0-32
 
 qmax:
 	VMOVUPS (SI)(AX*4), Z16
-	VMOVUPS 64(SI)(AX*4), Z17
 	VADDPS Z16, Z2, Z2
-	VADDPS Z17, Z3, Z3
 	VPANDD Z31, Z16, Z16
-	VPANDD Z31, Z17, Z17
 	VMAXPS Z16, Z0, Z0
-	VMAXPS Z17, Z1, Z1
-	ADDQ $32, AX
+	ADDQ $16, AX
 	CMPQ AX, CX
 	JLT qmax
 
@@ -555,12 +551,9 @@ qmax:
 
 qscale:
 	VMULPS (SI)(AX*4), Z4, Z16
-	VMULPS 64(SI)(AX*4), Z4, Z17
 	VCVTPS2DQ Z16, Z16         // round to nearest even
-	VCVTPS2DQ Z17, Z17
 	VPMOVDW Z16, (DI)(AX*2)
-	VPMOVDW Z17, 32(DI)(AX*2)
-	ADDQ $32, AX
+	ADDQ $16, AX
 	CMPQ AX, CX
 	JLT qscale
 
@@ -570,8 +563,10 @@ qdone:
 
 // func gemvQ8I16AVX512(k, n int, x *int16, w *int8, scale *float32, xs float32, out *float32)
 // out[j] = xs·scale[j]·(sum over p < k of x[p]·w[j*k+p]) for j < n, with
-// the sum in int32; k%32 == 0, n%4 == 0. Each VPMADDWD multiplies 32
-// pairs of 16-bit values and adds neighbours into 16 int32 lanes.
+// the sums in int32 lanes; k%16 == 0, n%4 == 0. Each VPMADDWD multiplies
+// 32 pairs of 16-bit values and adds neighbours into 16 int32 lanes, which
+// hold k/32 such sums each, so for k <= 8192 they cannot overflow; the
+// lanes are added in float32.
 TEXT ·gemvQ8I16AVX512(SB), NOSPLIT, $0-56
 	MOVQ k+0(FP), CX           // row length in bytes
 	MOVQ n+8(FP), DX
@@ -633,8 +628,10 @@ qiloop:
 	JLT qiloop
 
 qitail:
-	CMPQ AX, CX
-	JGE qireduce
+	MOVQ CX, R10
+	SUBQ AX, R10
+	CMPQ R10, $32
+	JLT qitail16
 	VMOVDQU64 (SI)(AX*2), Z16
 	VPMOVSXBW (BX)(AX*1), Z18
 	VPMOVSXBW (R11)(AX*1), Z20
@@ -644,6 +641,26 @@ qitail:
 	VPMADDWD Z20, Z16, Z20
 	VPMADDWD Z22, Z16, Z22
 	VPMADDWD Z24, Z16, Z24
+	VPADDD Z18, Z0, Z0
+	VPADDD Z20, Z1, Z1
+	VPADDD Z22, Z2, Z2
+	VPADDD Z24, Z3, Z3
+	ADDQ $32, AX
+
+qitail16:
+	// 16 elements left at most: ymm products, whose upper halves are 0,
+	// added to the zmm lanes.
+	CMPQ AX, CX
+	JGE qireduce
+	VMOVDQU64 (SI)(AX*2), Y16
+	VPMOVSXBW (BX)(AX*1), Y18
+	VPMOVSXBW (R11)(AX*1), Y20
+	VPMOVSXBW (R12)(AX*1), Y22
+	VPMOVSXBW (R13)(AX*1), Y24
+	VPMADDWD Y18, Y16, Y18
+	VPMADDWD Y20, Y16, Y20
+	VPMADDWD Y22, Y16, Y22
+	VPMADDWD Y24, Y16, Y24
 	VPADDD Z18, Z0, Z0
 	VPADDD Z20, Z1, Z1
 	VPADDD Z22, Z2, Z2

@@ -133,7 +133,9 @@ a16done:
 
 // func gemvQ8I16AVX2(k, n int, x *int16, w *int8, scale *float32, xs float32, out *float32)
 // out[j] = xs·scale[j]·(sum over p < k of x[p]·w[j*k+p]) for j < n, with
-// the sum in int32; k%32 == 0, n%4 == 0.
+// the sums in int32 lanes; k%16 == 0, n%4 == 0. Each of the 8 lanes holds
+// k/16 sums of two products, so for k <= 4096 they cannot overflow; the
+// lanes are added in float32.
 TEXT ·gemvQ8I16AVX2(SB), NOSPLIT, $0-56
 	MOVQ k+0(FP), CX           // row length in bytes
 	MOVQ n+8(FP), DX
@@ -142,6 +144,8 @@ TEXT ·gemvQ8I16AVX2(SB), NOSPLIT, $0-56
 	MOVQ scale+32(FP), R9
 	VBROADCASTSS xs+40(FP), X15
 	MOVQ out+48(FP), DI
+	MOVQ CX, R14
+	ANDQ $-32, R14             // bytes of w covered by the two-vector loop
 	TESTQ DX, DX
 	JZ aqdone
 
@@ -158,6 +162,8 @@ aqrows:
 	VPXOR Y6, Y6, Y6
 	VPXOR Y7, Y7, Y7
 	XORQ AX, AX                // byte offset in the rows of w
+	TESTQ R14, R14
+	JZ aqtail
 
 aqloop:
 	VMOVDQU (SI)(AX*2), Y8
@@ -187,8 +193,27 @@ aqloop:
 	VPADDD Y12, Y3, Y3
 	VPADDD Y13, Y7, Y7
 	ADDQ $32, AX
-	CMPQ AX, CX
+	CMPQ AX, R14
 	JLT aqloop
+
+aqtail:
+	CMPQ AX, CX
+	JGE aqreduce
+	VMOVDQU (SI)(AX*2), Y8
+	VPMOVSXBW (BX)(AX*1), Y10
+	VPMOVSXBW (R11)(AX*1), Y11
+	VPMOVSXBW (R12)(AX*1), Y12
+	VPMOVSXBW (R13)(AX*1), Y13
+	VPMADDWD Y10, Y8, Y10
+	VPMADDWD Y11, Y8, Y11
+	VPMADDWD Y12, Y8, Y12
+	VPMADDWD Y13, Y8, Y13
+	VPADDD Y10, Y0, Y0
+	VPADDD Y11, Y1, Y1
+	VPADDD Y12, Y2, Y2
+	VPADDD Y13, Y3, Y3
+
+aqreduce:
 
 	VPADDD Y4, Y0, Y0
 	VPADDD Y5, Y1, Y1
@@ -213,7 +238,7 @@ aqdone:
 	RET
 
 // func quantI16AVX2(n int, x *float32, dst *int16) (maxAbs, sum float32)
-// quantI16AVX512 with 8-lane vectors; n%32 == 0.
+// quantI16AVX512 with 8-lane vectors; n%16 == 0.
 TEXT ·quantI16AVX2(SB), NOSPLIT, $0-32
 	MOVQ n+0(FP), CX
 	MOVQ x+8(FP), SI

@@ -186,9 +186,10 @@ func columnBlocks(w []float32, rows, k, f int) []float32 {
 // mlpParts returns the number of slices the decode step splits the hidden
 // layer of width hidden into for a team of workers: two per worker where
 // they divide it, so that the caller can take over a descheduled helper's
-// slice, and preferably slices whose width suits the assembly kernels.
+// slice, and preferably slices whose width is a multiple of 32, then of
+// 16, which the assembly kernels take whole.
 func mlpParts(hidden, workers int) int {
-	for _, width := range []int{16, 1} {
+	for _, width := range []int{32, 16, 1} {
 		for p := 2 * workers; p >= 1; p-- {
 			if hidden%p == 0 && (hidden/p)%width == 0 {
 				return p

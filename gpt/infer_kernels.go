@@ -10,7 +10,9 @@ import (
 // float32, IEEE half precision or 8-bit integers, and the attention mix.
 // Each uses the AVX-512 or the AVX2 assembly for the part of its shape
 // that the assembly covers (rows of a multiple of 16 floats, groups of 4
-// weight rows) and plain Go for the rest and on other machines.
+// weight rows) and plain Go for the rest and on other machines. gemvQ8,
+// the 8-bit product for the inputs that quantizeVec refuses, has AVX-512
+// assembly only.
 
 // kernelLevel names a set of decode kernels.
 type kernelLevel int
@@ -94,14 +96,19 @@ func gemvQ8(x []float32, w []int8, scale, out []float32, n, k int) {
 	}
 }
 
+// maxQuantLen is the longest vector quantizeVec rounds: the int32 lanes of
+// the AVX2 kernel hold len/16 sums of two products of at most 32767·127,
+// which stay below 2^31 up to 4,128 elements.
+const maxQuantLen = 4096
+
 // quantizeVec sets xq to x rounded to 16-bit integers at the scale
 // max|x|/32767, for the 8-bit kernels, and returns that scale and true. It
 // returns false, and the caller keeps x in float32, when the assembly
-// does not run, len(x) is not a multiple of 32, or x is all zero or holds
-// NaN or an infinity.
+// does not run, len(x) is not a multiple of 16 or is above maxQuantLen,
+// or x is all zero or holds NaN or an infinity.
 func quantizeVec(xq []int16, x []float32) (float32, bool) {
 	n := len(x)
-	if level == levelGo || n == 0 || n%32 != 0 {
+	if level == levelGo || n == 0 || n%16 != 0 || n > maxQuantLen {
 		return 0, false
 	}
 	_ = xq[n-1]
@@ -119,11 +126,11 @@ func quantizeVec(xq []int16, x []float32) (float32, bool) {
 }
 
 // gemvQ8I16 sets out[j] = scale[j]·xs·(xq·w[j]) for the n rows of w (n, k)
-// in 8-bit integers and xq from quantizeVec (so the assembly runs), k a
-// multiple of 32: the
-// products are summed exactly in int32, so each result differs from
-// gemvQ8 of the float32 input only by the rounding of that input, at
-// most xs/2 per element.
+// in 8-bit integers and xq from quantizeVec, so that the assembly runs and
+// k is a multiple of 16 up to maxQuantLen. The products are summed in
+// integer lanes without overflow and the lanes in float32, so each result
+// differs from gemvQ8 of the float32 input by the rounding of that input,
+// at most xs/2 per element, and float32 rounding of the sum.
 func gemvQ8I16(xq []int16, xs float32, w []int8, scale, out []float32, n, k int) {
 	_ = w[n*k-1]
 	_ = out[n-1]
@@ -137,9 +144,9 @@ func gemvQ8I16(xq []int16, xs float32, w []int8, scale, out []float32, n, k int)
 	}
 	for j := n4; j < n; j++ {
 		row := w[j*k : (j+1)*k]
-		var s int32
+		var s int64
 		for p, q := range row {
-			s += int32(xq[p]) * int32(q)
+			s += int64(xq[p]) * int64(q)
 		}
 		out[j] = float32(s) * scale[j] * xs
 	}

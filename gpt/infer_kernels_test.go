@@ -202,8 +202,21 @@ func TestQuantizeVec(t *testing.T) {
 		if _, ok := quantizeVec(q, make([]float32, 64)); ok {
 			t.Error("quantizeVec took an all-zero vector")
 		}
-		if _, ok := quantizeVec(q[:48], x[:48]); ok {
-			t.Error("quantizeVec took 48 elements, not a multiple of 32")
+		if _, ok := quantizeVec(q[:40], x[:40]); ok {
+			t.Error("quantizeVec took 40 elements, not a multiple of 16")
+		}
+		long := make([]float32, maxQuantLen+16)
+		long[0] = 1
+		if _, ok := quantizeVec(make([]int16, len(long)), long); ok {
+			t.Errorf("quantizeVec took %d elements, more than %d", len(long), maxQuantLen)
+		}
+		// 48 elements: the AVX-512 kernel's single-vector steps.
+		x48 := append([]float32(nil), x[:48]...)
+		x48[5], x48[47] = 0, -4 // x[5] holds the last bad value above
+		if s, ok := quantizeVec(q[:48], x48); !ok || s != 4.0/32767 || q[47] != -32767 ||
+			q[1] != -8192 {
+			t.Errorf("48 elements: scale %g, %t, q[1] %d, q[47] %d; want %g, true, -8192, "+
+				"-32767", s, ok, q[1], q[47], 4.0/32767)
 		}
 	})
 }
@@ -211,7 +224,8 @@ func TestQuantizeVec(t *testing.T) {
 func TestGemvQ8I16WithinRoundingOfFloat(t *testing.T) {
 	forEachLevel(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(11, 12))
-		for _, shape := range [][2]int{{32, 4}, {64, 7}, {256, 13}, {1536, 8}, {96, 1}} {
+		for _, shape := range [][2]int{{32, 4}, {64, 7}, {256, 13}, {1536, 8}, {96, 1},
+			{16, 4}, {48, 5}, {80, 8}, {336, 6}} {
 			k, n := shape[0], shape[1]
 			x, w := randSlice(rng, k), randSlice(rng, n*k)
 			q, scale := make([]int8, n*k), make([]float32, n)
@@ -264,12 +278,13 @@ func TestColumnBlocks(t *testing.T) {
 
 func TestMLPParts(t *testing.T) {
 	for _, c := range []struct{ hidden, workers, want int }{
-		{1024, 2, 4}, // 256 wide
-		{1536, 2, 4}, // 384 wide
-		{1024, 1, 2}, // 512 wide
-		{96, 3, 6},   // 16 wide
-		{192, 8, 12}, // 16 wide; 16 slices of 12 would not suit the assembly
-		{40, 2, 4},   // no width suits it: 10 wide
+		{1024, 2, 4},   // 256 wide
+		{1536, 2, 4},   // 384 wide
+		{1024, 1, 2},   // 512 wide
+		{1536, 16, 24}, // 64 wide; 32 slices of 48 would not be a multiple of 32
+		{192, 8, 6},    // 32 wide, not 12 slices of 16
+		{48, 2, 3},     // no multiple of 32 divides it: 16 wide
+		{40, 2, 4},     // no width suits it: 10 wide
 		{7, 2, 1},
 	} {
 		if got := mlpParts(c.hidden, c.workers); got != c.want {

@@ -33,7 +33,7 @@ type SampleOptions struct {
 	// that many times cheaper, with less context. At most T-1.
 	SlideBy int
 	// Weights is the precision of the weights each new token is computed
-	// from: "" (q8 where the AVX-512 kernels run, else f32), "f32",
+	// from: "" (q8 where the AVX-512 or AVX2 kernels run, else f32), "f32",
 	// "f16" or "q8".
 	Weights Precision
 }
@@ -83,8 +83,8 @@ func (o SampleOptions) Validate(cfg Config) error {
 	case o.MaxNewTokens < 1:
 		return fmt.Errorf("max_new_tokens %d must be at least 1", o.MaxNewTokens)
 	case o.SlideBy < 0 || o.SlideBy >= max(cfg.ContextLen, 1):
-		return fmt.Errorf("slide_by %d is outside [0, %d]; use 1 to keep the window at the "+
-			"last %d tokens", o.SlideBy, max(cfg.ContextLen-1, 0), cfg.ContextLen)
+		return fmt.Errorf("slide_by %d is outside [0, %d]; use 0 or 1 to keep the window at "+
+			"the last %d tokens", o.SlideBy, max(cfg.ContextLen-1, 0), cfg.ContextLen)
 	case o.NumSamples < 0 || o.NumSamples > MaxNumSamples:
 		return fmt.Errorf("num_samples %d is outside [0, %d]", o.NumSamples, MaxNumSamples)
 	case o.TopAlternatives < 0 || o.TopAlternatives > MaxTopAlternatives:

@@ -256,10 +256,13 @@ func (f *samplingFields) params(lim limits, styles []string, maxTokens *int,
 		p.TopK = *f.TopK
 	}
 	if f.SlideBy != nil {
-		if *f.SlideBy < 0 || lim.contextLen > 0 && *f.SlideBy >= lim.contextLen {
+		if lim.contextLen > 0 && (*f.SlideBy < 0 || *f.SlideBy >= lim.contextLen) {
 			return p, invalid("slide_by", "slide_by is %d; it must be between 0 and %d "+
 				"(0 or 1: the window is always the last %d tokens)", *f.SlideBy,
 				lim.contextLen-1, lim.contextLen)
+		}
+		if *f.SlideBy < 0 {
+			return p, invalid("slide_by", "slide_by is %d; it must be 0 or more", *f.SlideBy)
 		}
 		p.SlideBy = *f.SlideBy
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"unicode/utf8"
 
@@ -57,7 +58,8 @@ func cmdEval(args []string) error {
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
 	batch := fs.Int("batch", 8, "windows of the context length scored at once")
 	weights := fs.String("weights", "", "score through single-token steps with the weights "+
-		"in this precision: f32, f16 or q8 (default: the training forward pass)")
+		"in this precision: f32, f16 or q8, one window at a time, so --batch does not "+
+		"apply (default: the training forward pass)")
 	files, err := parseTokenizerFlags(fs, args)
 	if err != nil {
 		return err
@@ -152,9 +154,14 @@ func evaluate(ck *gpt.Checkpoint, ids gpt.TokenStream, batch int,
 // it and its ids mean other text.
 func evalTokenFile(ck *gpt.Checkpoint, path string, batch int,
 	prec gpt.Precision) (evalFileResult, error) {
+	if _, err := os.Stat(path + ".json"); err != nil {
+		return evalFileResult{}, fmt.Errorf("%s has no %s.json beside it (%v); goushi train "+
+			"writes the two together, so copy both", path, filepath.Base(path), err)
+	}
 	f, err := gpt.OpenTokenFile(path)
 	if err != nil {
-		return evalFileResult{}, err
+		return evalFileResult{}, fmt.Errorf("%w; score a token file as goushi train wrote "+
+			"it, such as runs/NAME/data/val.tokens with its .json", err)
 	}
 	defer f.Close()
 	if f.Len() < 2 {

@@ -36,9 +36,11 @@ soon as the ones before them are done. The seed and the speed go to
 standard error. Ctrl-C stops generation and keeps what was printed.
 
 When prompt and output pass the model's context length T, each new token
-is predicted from the last T tokens, which are recomputed for it; with
---slide-by N the window moves N tokens at once, recomputed once per N
-tokens instead.
+is predicted from the last T tokens, which are recomputed for it: such a
+token costs as much as a prompt of T tokens, 40 to 70 times a token
+before that point on the default model. With --slide-by N the window
+moves N tokens at once and is recomputed once per N tokens instead, at
+the price of less context.
 
 Flags:`
 
@@ -74,7 +76,7 @@ func cmdSample(args []string) error {
 	seed := fs.Int64("seed", -1, "random seed; -1 picks one and prints it")
 	maxNew := fs.Int("max-new-tokens", def.MaxNewTokens, "tokens generated per sample")
 	weights := fs.String("weights", "", "weight precision of each new token: f32, f16 or q8 "+
-		"(default q8 where AVX-512 runs, else f32)")
+		"(default q8 where AVX-512 or AVX2 runs, else f32)")
 	slideBy := fs.Int("slide-by", 0, "past the context length, move the window N tokens "+
 		"at once (0 or 1: always the last T tokens)")
 	var stops stopFlags
