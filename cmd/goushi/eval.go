@@ -19,7 +19,7 @@ import (
 // evalStdout receives the report of `goushi eval`. Tests replace it.
 var evalStdout io.Writer = os.Stdout
 
-const evalUsage = `usage: goushi eval --checkpoint DIR [--json] [--batch N] [--weights f32|f16|q8] FILE...
+const evalUsage = `usage: goushi eval --checkpoint DIR [--json] [--batch N] [--weights auto|f32|f16|q8] FILE...
 
 Reports how well a checkpoint predicts each UTF-8 text file: the mean loss
 in nats per token and the bits per byte, which is the loss in bits summed
@@ -58,7 +58,7 @@ func cmdEval(args []string) error {
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
 	batch := fs.Int("batch", 8, "windows of the context length scored at once")
 	weights := fs.String("weights", "", "score through single-token steps with the weights "+
-		"in this precision: f32, f16 or q8, one window at a time, so --batch does not "+
+		"in this precision: auto (what sample uses), f32, f16 or q8, one window at a time, so --batch does not "+
 		"apply (default: the training forward pass)")
 	files, err := parseTokenizerFlags(fs, args)
 	if err != nil {
@@ -73,11 +73,11 @@ func cmdEval(args []string) error {
 	if *batch <= 0 {
 		return fmt.Errorf("--batch %d must be positive", *batch)
 	}
-	prec := gpt.Precision(*weights)
-	switch prec {
-	case gpt.PrecisionAuto, gpt.PrecisionF32, gpt.PrecisionF16, gpt.PrecisionQ8:
+	switch gpt.Precision(*weights) {
+	case "", "auto", gpt.PrecisionF32, gpt.PrecisionF16, gpt.PrecisionQ8:
 	default:
-		return fmt.Errorf("--weights %q is unknown; use f32, f16 or q8, or leave it out", *weights)
+		return fmt.Errorf("--weights %q is unknown; use auto, f32, f16 or q8, or leave it out",
+			*weights)
 	}
 	ck, err := gpt.LoadCheckpoint(*ckDir)
 	if err != nil {
@@ -86,7 +86,7 @@ func cmdEval(args []string) error {
 
 	var results []evalFileResult
 	for _, path := range files {
-		r, err := evalFile(ck, path, *batch, prec)
+		r, err := evalFile(ck, path, *batch, *weights)
 		if err != nil {
 			return err
 		}
@@ -112,10 +112,10 @@ func cmdEval(args []string) error {
 // evalFile scores one file. The token stream is <|endoftext|> followed by
 // the file's tokens, so every token of the file, the first included, is a
 // target and the targets' bytes are exactly the file's bytes.
-func evalFile(ck *gpt.Checkpoint, path string, batch int, prec gpt.Precision) (evalFileResult,
+func evalFile(ck *gpt.Checkpoint, path string, batch int, weights string) (evalFileResult,
 	error) {
 	if strings.HasSuffix(path, ".tokens") {
-		return evalTokenFile(ck, path, batch, prec)
+		return evalTokenFile(ck, path, batch, weights)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -133,17 +133,22 @@ func evalFile(ck *gpt.Checkpoint, path string, batch int, prec gpt.Precision) (e
 			ck.Dir, bpe.EndOfText)
 	}
 	ids := append([]int{eot}, ck.Tokenizer.Encode(string(data))...)
-	loss, bpb := evaluate(ck, gpt.IntStream(ids), batch, prec)
+	loss, bpb := evaluate(ck, gpt.IntStream(ids), batch, weights)
 	return evalFileResult{File: path, Bytes: len(data), Tokens: len(ids) - 1, Loss: loss,
 		BPB: bpb}, nil
 }
 
-// evaluate scores ids through the forward pass, or through single-token
-// steps in precision prec when it is set.
+// evaluate scores ids through the forward pass when weights is empty,
+// else through single-token steps with the weights in that precision,
+// "auto" being the one that sample and serve use by default.
 func evaluate(ck *gpt.Checkpoint, ids gpt.TokenStream, batch int,
-	prec gpt.Precision) (loss, bpb float64) {
-	if prec == gpt.PrecisionAuto {
+	weights string) (loss, bpb float64) {
+	if weights == "" {
 		return gpt.EvaluateStream(ck.Model, ck.Tokenizer, ids, 0, batch)
+	}
+	prec := gpt.Precision(weights)
+	if weights == "auto" {
+		prec = gpt.PrecisionAuto
 	}
 	return gpt.EvaluateDecode(ck.Model, ck.Tokenizer, ids, 0, prec)
 }
@@ -153,7 +158,7 @@ func evaluate(ck *gpt.Checkpoint, ids gpt.TokenStream, batch int,
 // ids under the checkpoint's tokenizer; otherwise another tokenizer wrote
 // it and its ids mean other text.
 func evalTokenFile(ck *gpt.Checkpoint, path string, batch int,
-	prec gpt.Precision) (evalFileResult, error) {
+	weights string) (evalFileResult, error) {
 	if _, err := os.Stat(path + ".json"); err != nil {
 		return evalFileResult{}, fmt.Errorf("%s has no %s.json beside it (%v); goushi train "+
 			"writes the two together, so copy both", path, filepath.Base(path), err)
@@ -189,7 +194,7 @@ func evalTokenFile(ck *gpt.Checkpoint, path string, batch int,
 			"%s, but its documents had %d: another tokenizer wrote it; score it with the "+
 			"checkpoint of the run that wrote it", path, bytes, ck.Dir, recorded)
 	}
-	loss, bpb := evaluate(ck, f, batch, prec)
+	loss, bpb := evaluate(ck, f, batch, weights)
 	return evalFileResult{File: path, Bytes: bytes, Tokens: f.Len() - 1, Loss: loss,
 		BPB: bpb}, nil
 }

@@ -211,6 +211,20 @@ func checkEvalJSON(t *testing.T, checkpoint string) {
 		t.Errorf("--weights f32: loss %.6f over %d tokens; the forward pass gives %.6f over %d",
 			d.Loss, d.Tokens, r.Loss, r.Tokens)
 	}
+
+	// The default precision of sample: 8 bits where the assembly runs,
+	// which moves the loss of a tiny model by far less than 1e-3 of it.
+	stdout.Reset()
+	if err := cmdEval([]string{"--checkpoint", checkpoint, "--json", "--weights", "auto",
+		text}); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, stdout.String())
+	}
+	if d := rep.Files[0]; math.Abs(d.Loss-r.Loss) > 1e-3*r.Loss {
+		t.Errorf("--weights auto: loss %.6f; the forward pass gives %.6f", d.Loss, r.Loss)
+	}
 }
 
 func TestEvalCommandRejectsBadInput(t *testing.T) {
