@@ -12,8 +12,9 @@ import (
 // training forward pass and through single-token steps: in float32 the two
 // differ only in summation order. A random model predicts nearly uniformly,
 // so rounding its weights moves the loss (about log V) far less than it
-// moves the logits: 1e-4 of it for half precision and 1e-3 for 8 bits,
-// while a wrong row or cache offset would change the predictions outright.
+// moves the logits. The bounds are 1e-4 of the loss for half precision and
+// 1e-3 for 8 bits. A wrong row or cache offset would change the
+// predictions outright.
 func TestEvaluateDecodeMatchesStream(t *testing.T) {
 	tok, err := bpe.Train([]string{"天地玄黄，宇宙洪荒。日月盈昃，辰宿列张。"},
 		bpe.TrainOptions{VocabSize: 270, Specials: TokenizerSpecials(nil)})

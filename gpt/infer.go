@@ -12,8 +12,8 @@ import (
 // inference path. The views alias the model's tensors, so prefill sees
 // training steps taken after the views were made. Single-token steps read
 // the weight matrices from the copies that newInferer makes or takes from
-// Freeze; in float32 only the two projections are copied, rearranged by
-// column blocks, and the other matrices are the views themselves.
+// Freeze. In float32 only the two projections are copied, because they are
+// rearranged by column blocks; the other matrices are the views themselves.
 type inferLayer struct {
 	ln1W, ln1B   []float32 // (C)
 	attnW, attnB []float32 // (3C, C), (3C): rows q, k, v

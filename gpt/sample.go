@@ -27,10 +27,11 @@ type SampleOptions struct {
 	NumSamples        int      // batch; 0 means 1
 	TopAlternatives   int      // how many alternatives each Event carries (0 = none)
 	// SlideBy is how far the window moves at once when prompt and output
-	// pass the context length T. 0 or 1 keeps it at the last T tokens,
-	// recomputing the window for every new token; a larger value keeps the
-	// last T-SlideBy+1 and recomputes them once per SlideBy new tokens:
-	// that many times cheaper, with less context. At most T-1.
+	// pass the context length T. 0 or 1 keeps it at the last T tokens and
+	// recomputes the window for every new token. A larger value keeps the
+	// last T-SlideBy+1 tokens and recomputes them once per SlideBy new
+	// tokens, which is that many times cheaper but gives less context. At
+	// most T-1.
 	SlideBy int
 	// Weights is the precision of the weights each new token is computed
 	// from: "" (q8 where the AVX-512 or AVX2 kernels run, else f32), "f32",
