@@ -746,3 +746,112 @@ rscale:
 rdone:
 	VZEROUPPER
 	RET
+
+// func gemvQ8I16VNNI(k, n int, x *int16, w *int8, scale *float32, xs float32, out *float32)
+// gemvQ8I16AVX512 with VPDPWSSD (AVX512-VNNI), which multiplies and adds
+// the pairs into the lanes in one instruction; k%16 == 0, n%4 == 0.
+TEXT ·gemvQ8I16VNNI(SB), NOSPLIT, $0-56
+	MOVQ k+0(FP), CX           // row length in bytes
+	MOVQ n+8(FP), DX
+	MOVQ x+16(FP), SI
+	MOVQ w+24(FP), BX
+	MOVQ scale+32(FP), R9
+	VBROADCASTSS xs+40(FP), X15
+	MOVQ out+48(FP), DI
+	MOVQ CX, R14
+	ANDQ $-64, R14             // bytes of w covered by the two-vector loop
+	TESTQ DX, DX
+	JZ qvdone
+
+qvrows:
+	LEAQ (BX)(CX*1), R11
+	LEAQ (R11)(CX*1), R12
+	LEAQ (R12)(CX*1), R13
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	XORQ AX, AX                // byte offset in the rows of w
+	TESTQ R14, R14
+	JZ qvtail
+
+qvloop:
+	VMOVDQU64 (SI)(AX*2), Z16
+	VMOVDQU64 64(SI)(AX*2), Z17
+	VPMOVSXBW (BX)(AX*1), Z18
+	VPMOVSXBW 32(BX)(AX*1), Z19
+	VPMOVSXBW (R11)(AX*1), Z20
+	VPMOVSXBW 32(R11)(AX*1), Z21
+	VPMOVSXBW (R12)(AX*1), Z22
+	VPMOVSXBW 32(R12)(AX*1), Z23
+	VPMOVSXBW (R13)(AX*1), Z24
+	VPMOVSXBW 32(R13)(AX*1), Z25
+	VPDPWSSD Z18, Z16, Z0
+	VPDPWSSD Z19, Z17, Z4
+	VPDPWSSD Z20, Z16, Z1
+	VPDPWSSD Z21, Z17, Z5
+	VPDPWSSD Z22, Z16, Z2
+	VPDPWSSD Z23, Z17, Z6
+	VPDPWSSD Z24, Z16, Z3
+	VPDPWSSD Z25, Z17, Z7
+	ADDQ $64, AX
+	CMPQ AX, R14
+	JLT qvloop
+
+qvtail:
+	MOVQ CX, R10
+	SUBQ AX, R10
+	CMPQ R10, $32
+	JLT qvtail16
+	VMOVDQU64 (SI)(AX*2), Z16
+	VPMOVSXBW (BX)(AX*1), Z18
+	VPMOVSXBW (R11)(AX*1), Z20
+	VPMOVSXBW (R12)(AX*1), Z22
+	VPMOVSXBW (R13)(AX*1), Z24
+	VPDPWSSD Z18, Z16, Z0
+	VPDPWSSD Z20, Z16, Z1
+	VPDPWSSD Z22, Z16, Z2
+	VPDPWSSD Z24, Z16, Z3
+	ADDQ $32, AX
+
+qvtail16:
+	// 16 elements left at most: ymm products, whose upper halves are 0,
+	// added to the zmm lanes.
+	CMPQ AX, CX
+	JGE qvreduce
+	VMOVDQU64 (SI)(AX*2), Y16
+	VPMOVSXBW (BX)(AX*1), Y18
+	VPMOVSXBW (R11)(AX*1), Y20
+	VPMOVSXBW (R12)(AX*1), Y22
+	VPMOVSXBW (R13)(AX*1), Y24
+	VPDPWSSD Z18, Z16, Z0
+	VPDPWSSD Z20, Z16, Z1
+	VPDPWSSD Z22, Z16, Z2
+	VPDPWSSD Z24, Z16, Z3
+
+qvreduce:
+	VPADDD Z4, Z0, Z0
+	VPADDD Z5, Z1, Z1
+	VPADDD Z6, Z2, Z2
+	VPADDD Z7, Z3, Z3
+	VCVTDQ2PS Z0, Z0
+	VCVTDQ2PS Z1, Z1
+	VCVTDQ2PS Z2, Z2
+	VCVTDQ2PS Z3, Z3
+	REDUCE4(Z0, Z1, Z2, Z3, Y0, Y1, Y2, Y3, X0, X1, Y16)
+	VMULPS (R9), X0, X0
+	VMULPS X15, X0, X0
+	VMOVUPS X0, (DI)
+	ADDQ $16, DI
+	ADDQ $16, R9
+	LEAQ (BX)(CX*4), BX
+	SUBQ $4, DX
+	JNZ qvrows
+
+qvdone:
+	VZEROUPPER
+	RET

@@ -28,6 +28,10 @@ const (
 // Tests lower it to check the others against each other.
 var level = detectLevel(tensor.KernelName())
 
+// useVNNI makes the AVX-512 level run the 8-bit product with VPDPWSSD,
+// where the CPU has it; tests turn it off to check the other kernel.
+var useVNNI = hasVNNI
+
 // gemvF32 sets out[j] = x·w[j] for the n rows of w (n, k).
 func gemvF32(x, w, out []float32, n, k int) {
 	_ = w[n*k-1]
@@ -137,7 +141,9 @@ func gemvQ8I16(xq []int16, xs float32, w []int8, scale, out []float32, n, k int)
 	_ = scale[n-1]
 	_ = xq[k-1]
 	n4 := n &^ 3
-	if n4 > 0 && level == levelAVX512 {
+	if n4 > 0 && level == levelAVX512 && useVNNI {
+		gemvQ8I16VNNI(k, n4, &xq[0], &w[0], &scale[0], xs, &out[0])
+	} else if n4 > 0 && level == levelAVX512 {
 		gemvQ8I16AVX512(k, n4, &xq[0], &w[0], &scale[0], xs, &out[0])
 	} else if n4 > 0 {
 		gemvQ8I16AVX2(k, n4, &xq[0], &w[0], &scale[0], xs, &out[0])

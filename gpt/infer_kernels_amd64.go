@@ -10,6 +10,7 @@ var (
 	hasAVX512 = cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512VL, cpuid.AVX512BW,
 		cpuid.AVX2, cpuid.FMA3, cpuid.F16C)
 	hasAVX2 = cpuid.CPU.Supports(cpuid.AVX2, cpuid.FMA3, cpuid.F16C)
+	hasVNNI = hasAVX512 && cpuid.CPU.Supports(cpuid.AVX512VNNI)
 )
 
 // detectLevel returns the decode kernels for the tensor package's kernels
@@ -80,3 +81,6 @@ func expSumAVX2(n int, x *float32, shift, scale float32) float32
 
 //go:noescape
 func quantRowAVX2(k int, w *float32, q *int8) (maxAbs float32)
+
+//go:noescape
+func gemvQ8I16VNNI(k, n int, x *int16, w *int8, scale *float32, xs float32, out *float32)

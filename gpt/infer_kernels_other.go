@@ -7,6 +7,7 @@ package gpt
 const (
 	hasAVX512 = false
 	hasAVX2   = false
+	hasVNNI   = false
 )
 
 func detectLevel(string) kernelLevel { return levelGo }
@@ -46,3 +47,7 @@ func gemvQ8I16AVX512(k, n int, x *int16, w *int8, scale *float32, xs float32, ou
 func quantRowAVX512(k int, w *float32, q *int8) (maxAbs float32) { panic("no assembly") }
 
 func quantRowAVX2(k int, w *float32, q *int8) (maxAbs float32) { panic("no assembly") }
+
+func gemvQ8I16VNNI(k, n int, x *int16, w *int8, scale *float32, xs float32, out *float32) {
+	panic("no assembly")
+}

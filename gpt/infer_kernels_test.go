@@ -267,6 +267,32 @@ func TestGemvQ8I16WithinRoundingOfFloat(t *testing.T) {
 	})
 }
 
+// TestGemvQ8I16VNNIMatchesBW checks the VPDPWSSD kernel against the
+// VPMADDWD one: both sum the same products exactly in the same int32
+// lanes and reduce the lanes alike, so they agree bit for bit.
+func TestGemvQ8I16VNNIMatchesBW(t *testing.T) {
+	if !hasVNNI || level != levelAVX512 {
+		t.Skip("no AVX512-VNNI here")
+	}
+	rng := rand.New(rand.NewPCG(15, 16))
+	for _, shape := range [][2]int{{16, 4}, {48, 8}, {256, 12}, {1536, 4}} {
+		k, n := shape[0], shape[1]
+		x, w := randSlice(rng, k), randSlice(rng, n*k)
+		q, scale := make([]int8, n*k), make([]float32, n)
+		quantizeRows(q, scale, w, n, k)
+		xq := make([]int16, k)
+		xs, _ := quantizeVec(xq, x)
+		got, want := make([]float32, n), make([]float32, n)
+		gemvQ8I16(xq, xs, q, scale, got, n, k)
+		useVNNI = false
+		gemvQ8I16(xq, xs, q, scale, want, n, k)
+		useVNNI = true
+		if !slices.Equal(got, want) {
+			t.Errorf("k=%d n=%d: VPDPWSSD %v, VPMADDWD %v", k, n, got, want)
+		}
+	}
+}
+
 func TestColumnBlocks(t *testing.T) {
 	// w (2, 6) split into blocks of 2 columns.
 	w := []float32{0, 1, 2, 3, 4, 5, 10, 11, 12, 13, 14, 15}
