@@ -389,6 +389,14 @@ func claimOutDir(out, resume string, force bool) error {
 	if resume != "" && sameDir(out, defaultRunDir("", resume, time.Time{})) {
 		return nil
 	}
+	// A run that stopped before its first checkpoint leaves only data/,
+	// the encoded corpus, which every run writes again.
+	if len(entries) == 1 && entries[0].Name() == "data" {
+		if err := os.RemoveAll(filepath.Join(out, "data")); err != nil {
+			return fmt.Errorf("--out %s: %w", out, err)
+		}
+		return nil
+	}
 	if !force {
 		fix := "--resume " + filepath.Join(out, "latest") + " to continue that run"
 		if resume != "" {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -467,5 +468,23 @@ func TestClaimOutDirRejectsEarlierRun(t *testing.T) {
 	}
 	if len(entries) != 1 || entries[0].Name() != "notes" {
 		t.Errorf("--force left %v, want only notes (not a run's file)", entries)
+	}
+}
+
+// TestClaimOutDirTakesFailedRun reuses an --out where a run stopped before
+// its first checkpoint, which leaves only the encoded corpus in data/.
+func TestClaimOutDirTakesFailedRun(t *testing.T) {
+	out := t.TempDir()
+	if err := os.Mkdir(filepath.Join(out, "data"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(out, "data", "train.tokens"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := claimOutDir(out, "", false); err != nil {
+		t.Fatalf("an --out holding only data/ was rejected: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "data")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("data/ is still there (%v); the new run writes it again", err)
 	}
 }
