@@ -196,6 +196,14 @@ func writeOptimizer(path string, m *Model, opt *layers.AdamW) error {
 // corrupt file, a tokenizer whose vocabulary differs from the model's, or a
 // tensor that is missing, unknown or of the wrong shape.
 func LoadCheckpoint(dir string) (*Checkpoint, error) {
+	switch st, err := os.Stat(dir); {
+	case errNotExist(err):
+		return nil, fmt.Errorf("load checkpoint: %s does not exist; pass a checkpoint "+
+			"folder such as runs/NAME/best: %w", dir, err)
+	case err == nil && !st.IsDir():
+		return nil, fmt.Errorf("load checkpoint: %s is a file; pass the folder that holds "+
+			"it, %s", dir, filepath.Dir(dir))
+	}
 	var cfg Config
 	if err := readJSON(filepath.Join(dir, ConfigFile), &cfg); err != nil {
 		if errNotExist(err) {

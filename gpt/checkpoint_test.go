@@ -188,9 +188,16 @@ func TestLoadCheckpointNamesRunDirectory(t *testing.T) {
 	}
 	missing := filepath.Join(empty, "c2")
 	_, err = LoadCheckpoint(missing)
-	if err == nil || !strings.Contains(err.Error(), filepath.Join(missing, ConfigFile)+" not found") {
-		t.Errorf("loading a missing directory gave %v, want one saying config.json not found",
-			err)
+	if err == nil || !strings.Contains(err.Error(), missing+" does not exist") ||
+		!errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("loading a missing directory gave %v, want one saying it does not exist", err)
+	}
+	best := filepath.Join(run, "best")
+	model := filepath.Join(best, ModelFile)
+	_, err = LoadCheckpoint(model)
+	if err == nil || !strings.Contains(err.Error(), model+" is a file") ||
+		!strings.Contains(err.Error(), "the folder that holds it, "+best) {
+		t.Errorf("loading the model file gave %v, want one naming its folder", err)
 	}
 }
 

@@ -83,7 +83,7 @@ const (
 
 // resolve returns the precision that PrecisionAuto stands for here.
 func (p Precision) resolve() Precision {
-	if p != PrecisionAuto {
+	if p != PrecisionAuto && p != "auto" {
 		return p
 	}
 	if level > levelGo {

@@ -34,8 +34,9 @@ type SampleOptions struct {
 	// most T-1.
 	SlideBy int
 	// Weights is the precision of the weights each new token is computed
-	// from: "" (q8 where the AVX-512 or AVX2 kernels run, else f32), "f32",
-	// "f16" or "q8".
+	// from while it fits in the context: "" or "auto" (q8 where the AVX-512
+	// or AVX2 kernels run, else f32), "f32", "f16" or "q8". The prompt and
+	// every slid window are computed from the float32 weights.
 	Weights Precision
 }
 
@@ -96,9 +97,9 @@ func (o SampleOptions) Validate(cfg Config) error {
 			MaxStopStrings)
 	}
 	switch o.Weights {
-	case PrecisionAuto, PrecisionF32, PrecisionF16, PrecisionQ8:
+	case PrecisionAuto, "auto", PrecisionF32, PrecisionF16, PrecisionQ8:
 	default:
-		return fmt.Errorf("weights precision %q is unknown; use f32, f16, q8 or leave it empty",
+		return fmt.Errorf("weights precision %q is unknown; use auto, f32, f16 or q8",
 			o.Weights)
 	}
 	for i, s := range o.Stop {

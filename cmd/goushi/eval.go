@@ -32,8 +32,9 @@ runs/NAME/data/val.tokens, the held-out split of that run: its ids are
 scored as they are, and its bytes are those of its documents' text.
 
 With --weights, the tokens go one at a time through the KV cache, the path
-that sample and serve take, with the weights in that precision: the gap to
-the plain run is what the precision costs the model.
+that sample and serve take for tokens within the context, with the weights
+in that precision: the gap to the plain run is what the precision costs
+the model.
 
 Flags:`
 
@@ -146,11 +147,7 @@ func evaluate(ck *gpt.Checkpoint, ids gpt.TokenStream, batch int,
 	if weights == "" {
 		return gpt.EvaluateStream(ck.Model, ck.Tokenizer, ids, 0, batch)
 	}
-	prec := gpt.Precision(weights)
-	if weights == "auto" {
-		prec = gpt.PrecisionAuto
-	}
-	return gpt.EvaluateDecode(ck.Model, ck.Tokenizer, ids, 0, prec)
+	return gpt.EvaluateDecode(ck.Model, ck.Tokenizer, ids, 0, gpt.Precision(weights))
 }
 
 // evalTokenFile scores a token file of goushi train. Its documents' bytes,

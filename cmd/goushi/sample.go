@@ -75,8 +75,9 @@ func cmdSample(args []string) error {
 		"tokens the repetition penalty looks back over; 0 means the whole context")
 	seed := fs.Int64("seed", -1, "random seed; -1 picks one and prints it")
 	maxNew := fs.Int("max-new-tokens", def.MaxNewTokens, "tokens generated per sample")
-	weights := fs.String("weights", "", "weight precision of each new token: f32, f16 or q8 "+
-		"(default q8 where AVX-512 or AVX2 runs, else f32)")
+	weights := fs.String("weights", "", "weight precision of each new token within the "+
+		"context: auto, f32, f16 or q8 (auto: q8 where AVX-512 or AVX2 runs, else f32); the "+
+		"prompt and a slid window are always computed in f32")
 	slideBy := fs.Int("slide-by", 0, "past the context length, move the window N tokens "+
 		"at once (0 or 1: always the last T tokens)")
 	var stops stopFlags
