@@ -458,6 +458,9 @@ func (tr *Trainer) encodeSplits(trainDocs, valDocs []corpus.Document) error {
 	return nil
 }
 
+// ValTokens returns the number of tokens in the validation split.
+func (tr *Trainer) ValTokens() int { return tr.valLen() }
+
 func (tr *Trainer) valLen() int {
 	if tr.val == nil {
 		return 0

@@ -336,9 +336,14 @@ func cmdTrain(args []string) error {
 		}
 		fmt.Fprintf(w, "\n[%s] %s\n", name, oneLine(s.Text))
 	}
+	valPath := filepath.Join(filepath.Dir(res.Best), "data", "val.tokens")
 	if res.ValBPB > 0 {
-		fmt.Fprintf(w, "\nValidation: %.4f nats per token, %.4f bits per byte\n", res.ValLoss,
+		fmt.Fprintf(w, "\nValidation: %.4f nats per token, %.4f bits per byte", res.ValLoss,
 			res.ValBPB)
+		if n := tr.ValTokens(); n > o.EvalTokens {
+			fmt.Fprintf(w, " on %d of the %d held-out tokens", o.EvalTokens, n)
+		}
+		fmt.Fprintln(w)
 	} else {
 		fmt.Fprintf(w, "\nValidation: none; the corpus is one document after deduplication, "+
 			"so none was held out. Add documents for a validation loss.\n")
@@ -359,6 +364,9 @@ func cmdTrain(args []string) error {
 		time.Since(start).Round(time.Second))
 	fmt.Fprintf(w, "Next:\n  goushi sample --checkpoint %s\n  goushi serve --checkpoint %s\n",
 		res.Best, res.Best)
+	if res.ValBPB > 0 {
+		fmt.Fprintf(w, "  goushi eval --checkpoint %s %s\n", res.Best, valPath)
+	}
 	return nil
 }
 
