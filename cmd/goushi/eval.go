@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -122,6 +123,8 @@ func evalFile(ck *gpt.Checkpoint, path string, batch int, weights string) (evalF
 	if err != nil {
 		return evalFileResult{}, err
 	}
+	// A byte order mark is not text: the corpus loaders drop it too.
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	if len(data) == 0 {
 		return evalFileResult{}, fmt.Errorf("%s is empty; give a file with text", path)
 	}
@@ -171,7 +174,7 @@ func evalTokenFile(ck *gpt.Checkpoint, path string, batch int,
 			path, f.Len())
 	}
 	tok := ck.Tokenizer
-	recorded, bytes := 0, 0
+	recorded, textBytes := 0, 0
 	for _, s := range f.Spans {
 		recorded += s.Bytes
 	}
@@ -183,16 +186,16 @@ func evalTokenFile(ck *gpt.Checkpoint, path string, batch int,
 				tok.VocabSize(), ck.Dir)
 		}
 		if !tok.IsSpecial(id) {
-			bytes += len(tok.TokenBytes(id))
+			textBytes += len(tok.TokenBytes(id))
 		}
 	}
-	if bytes != recorded {
+	if textBytes != recorded {
 		return evalFileResult{}, fmt.Errorf("%s decodes to %d bytes with the tokenizer of "+
 			"%s, but its documents had %d: another tokenizer wrote it; score it with the "+
-			"checkpoint of the run that wrote it", path, bytes, ck.Dir, recorded)
+			"checkpoint of the run that wrote it", path, textBytes, ck.Dir, recorded)
 	}
 	loss, bpb := evaluate(ck, f, batch, weights)
-	return evalFileResult{File: path, Bytes: bytes, Tokens: f.Len() - 1, Loss: loss,
+	return evalFileResult{File: path, Bytes: textBytes, Tokens: f.Len() - 1, Loss: loss,
 		BPB: bpb}, nil
 }
 

@@ -213,6 +213,23 @@ func checkEvalJSON(t *testing.T, checkpoint string) {
 			d.Loss, d.Tokens, r.Loss, r.Tokens)
 	}
 
+	// A byte order mark is dropped, not scored.
+	bom := filepath.Join(t.TempDir(), "bom.txt")
+	if err := os.WriteFile(bom, append([]byte("\ufeff"), content...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout.Reset()
+	if err := cmdEval([]string{"--checkpoint", checkpoint, "--json", bom}); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, stdout.String())
+	}
+	if d := rep.Files[0]; d.Bytes != r.Bytes || d.Loss != r.Loss {
+		t.Errorf("with a byte order mark: %d bytes, loss %.6f; without: %d, %.6f", d.Bytes,
+			d.Loss, r.Bytes, r.Loss)
+	}
+
 	// The default precision of sample: 8 bits where the assembly runs,
 	// which moves the loss of a tiny model by far less than 1e-3 of it.
 	stdout.Reset()
