@@ -62,7 +62,7 @@ func benchGenerate(args []string) error {
 	freeze := fs.Bool("freeze", true, "share one weight copy between runs (gpt.Freeze)")
 	weights := fs.String("weights", "", "weight precision of each new token: f32, f16 or q8 "+
 		"(default q8 where AVX-512 or AVX2 runs, else f32)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
 	if err := cfg.Validate(); err != nil {

@@ -112,7 +112,7 @@ func benchMatmul(args []string) error {
 		"measure only this product, given as m,n,k,op or m,n,k,op,batch (op: NN, NT, TN or TT)")
 	list := fs.Bool("list", false, "print the selected shapes as JSON Lines without measuring")
 	fs.SetOutput(os.Stderr)
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -51,7 +51,7 @@ func benchTokenizer(args []string) error {
 	vocab := fs.Int("vocab-size", 16000, "vocabulary size to train")
 	out := fs.String("out", "", "also save the trained tokenizer to this file")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
 	if *corpusPath == "" {

@@ -81,7 +81,7 @@ func benchTrain(args []string) error {
 	flopsPerCycle := fs.Float64("flops-per-cycle", 0,
 		"peak fp32 FLOPs per cycle per core (default from the CPU's vector units)")
 	clockGHz := fs.Float64("clock-ghz", 0, "core clock in GHz (default from /proc/cpuinfo)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -41,7 +41,7 @@ func exportHF(args []string) error {
 	}
 	checkpoint := fs.String("checkpoint", "", "checkpoint directory to export (required)")
 	out := fs.String("out", "", "output directory for the Hugging Face files (required)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

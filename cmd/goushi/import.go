@@ -39,7 +39,7 @@ func importHF(args []string) error {
 	in := fs.String("in", "", "Hugging Face GPT-2 directory to import (required)")
 	out := fs.String("out", "", "checkpoint directory to create (required)")
 	force := fs.Bool("force", false, "replace --out when it already exists and is not empty")
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -82,7 +82,7 @@ func cmdSample(args []string) error {
 		"at once (0 or 1: always the last T tokens)")
 	var stops stopFlags
 	fs.Var(&stops, "stop", "end a sample before this `text`; repeat for several")
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -38,7 +38,7 @@ func cmdServe(args []string) error {
 	maxBody := fs.Int64("max-body", 64<<10, "largest request body in bytes")
 	shutdown := fs.Duration("shutdown-timeout", 10*time.Second, "how long running "+
 		"requests may finish after SIGINT or SIGTERM before they are cancelled")
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -65,7 +65,7 @@ func cmdTokenizer(args []string) error {
 func parseTokenizerFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	var positional []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := parseArgs(fs, args); err != nil {
 			return nil, err
 		}
 		args = fs.Args()

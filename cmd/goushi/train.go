@@ -118,7 +118,7 @@ func parseTrainFlags(args []string) (*trainFlags, error) {
 		"minimum shares of styles' windows, as STYLE=FRACTION,...; empty for none")
 	fs.StringVar(&f.progress, "progress", "auto",
 		"progress display: bar, plain, or auto (a bar on a terminal)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
