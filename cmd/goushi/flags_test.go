@@ -57,3 +57,16 @@ func TestEditDistance(t *testing.T) {
 		}
 	}
 }
+
+func TestHelpCommandShowsCommandUsage(t *testing.T) {
+	var stderr bytes.Buffer
+	saved := sampleStderr
+	sampleStderr = &stderr
+	defer func() { sampleStderr = saved }()
+	if code := run([]string{"help", "sample"}, &stderr); code != 0 {
+		t.Fatalf("goushi help sample exited %d", code)
+	}
+	if !strings.Contains(stderr.String(), "usage: goushi sample") {
+		t.Errorf("goushi help sample printed %q, want the usage of sample", stderr.String())
+	}
+}

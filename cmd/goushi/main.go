@@ -34,6 +34,12 @@ func main() {
 }
 
 func run(args []string, stderr io.Writer) int {
+	// "goushi help sample" is "goushi sample -h".
+	if len(args) == 2 && args[0] == "help" {
+		if _, ok := commands[args[1]]; ok {
+			args = []string{args[1], "-h"}
+		}
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stderr)
 		if len(args) == 0 {
