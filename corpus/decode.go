@@ -124,8 +124,8 @@ func DecodeText(name string, data []byte) (string, string, error) {
 		}
 	}
 
-	gb, gbOff := decodeStrict(simplifiedchinese.GB18030, data, gb18030CharLen)
-	big5, big5Off := decodeStrict(traditionalchinese.Big5, data, big5CharLen)
+	gb, gbOff := decodeStrict(simplifiedchinese.GB18030, data, gb18030CharLen, gb18030FFFD)
+	big5, big5Off := decodeStrict(traditionalchinese.Big5, data, big5CharLen, nil)
 	switch {
 	case gbOff < 0 && big5Off < 0:
 		if commonCharScore(big5) > commonCharScore(gb) {
@@ -227,7 +227,10 @@ func decodeUTF16(name string, data []byte, order binary.ByteOrder) (string, stri
 // sequence that the encoding cannot map, or -1. The x/text decoders
 // replace such sequences with U+FFFD, so when the fast whole-buffer pass
 // shows one, a second pass decodes character by character to find it.
-func decodeStrict(enc encoding.Encoding, data []byte, charLen func([]byte) int) (string, int) {
+// fffd is the encoding's own bytes for U+FFFD, if it has any, which the
+// second pass accepts.
+func decodeStrict(enc encoding.Encoding, data []byte, charLen func([]byte) int,
+	fffd []byte) (string, int) {
 	out, err := enc.NewDecoder().Bytes(data)
 	if err == nil && !bytes.ContainsRune(out, utf8.RuneError) {
 		return string(out), -1
@@ -239,7 +242,7 @@ func decodeStrict(enc encoding.Encoding, data []byte, charLen func([]byte) int) 
 		if n == 0 {
 			return "", i
 		}
-		if n > 1 {
+		if n > 1 && !bytes.Equal(data[i:i+n], fffd) {
 			dec.Reset()
 			nDst, _, err := dec.Transform(dst[:], data[i:i+n], true)
 			if err != nil || bytes.ContainsRune(dst[:nDst], utf8.RuneError) {
@@ -251,6 +254,11 @@ func decodeStrict(enc encoding.Encoding, data []byte, charLen func([]byte) int) 
 	// Every character maps, so the U+FFFD was encoded in the input itself.
 	return string(out), -1
 }
+
+// gb18030FFFD is U+FFFD in GB18030, which text converted from UTF-8 holds
+// wherever the UTF-8 held U+FFFD: the decoder's U+FFFD for these bytes is
+// a character, not a failure.
+var gb18030FFFD = []byte{0x84, 0x31, 0xa4, 0x37}
 
 // gb18030CharLen returns the length of the GB18030 character at the start
 // of b from its byte ranges, or 0 when the bytes cannot start one. The

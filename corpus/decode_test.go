@@ -188,6 +188,28 @@ func TestDecodeTextShortGBK(t *testing.T) {
 	}
 }
 
+// TestDecodeTextGB18030KeepsReplacementChar reads GB18030 text that holds
+// U+FFFD, as text converted from UTF-8 with a replacement character does:
+// the four bytes 84 31 A4 37 are that character, not undecodable bytes.
+func TestDecodeTextGB18030KeepsReplacementChar(t *testing.T) {
+	text := "春眠不觉晓，\uFFFD处处闻啼鸟。\n夜来风雨声，花落知多少。"
+	gb, err := simplifiedchinese.GB18030.NewEncoder().String(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(gb, "\x84\x31\xa4\x37") {
+		t.Fatalf("GB18030 bytes % x lack 84 31 A4 37 for U+FFFD", gb)
+	}
+	got, enc, err := DecodeText("x.txt", []byte(gb))
+	if err != nil || got != text || enc != EncodingGB18030 {
+		t.Errorf("decoded as %s to %q (%v), want GB18030 %q", enc, got, err, text)
+	}
+	// A byte that no GB18030 character starts with is still an error.
+	if _, _, err := DecodeText("x.txt", append([]byte(gb), 0xff)); err == nil {
+		t.Error("GB18030 text ending in 0xff decoded without error")
+	}
+}
+
 func TestDecodeErrorNamesLikelyEncoding(t *testing.T) {
 	// 30 characters of 3 UTF-8 bytes each, then a stray continuation byte:
 	// valid UTF-8 up to offset 90.
