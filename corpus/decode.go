@@ -255,9 +255,9 @@ func decodeStrict(enc encoding.Encoding, data []byte, charLen func([]byte) int,
 	return string(out), -1
 }
 
-// gb18030FFFD is U+FFFD in GB18030, which text converted from UTF-8 holds
-// wherever the UTF-8 held U+FFFD: the decoder's U+FFFD for these bytes is
-// a character, not a failure.
+// gb18030FFFD is U+FFFD in GB18030. Text converted from UTF-8 contains it
+// wherever the UTF-8 contained U+FFFD, so the decoder's U+FFFD for these
+// bytes is a character, not a failure.
 var gb18030FFFD = []byte{0x84, 0x31, 0xa4, 0x37}
 
 // gb18030CharLen returns the length of the GB18030 character at the start

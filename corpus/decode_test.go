@@ -188,9 +188,10 @@ func TestDecodeTextShortGBK(t *testing.T) {
 	}
 }
 
-// TestDecodeTextGB18030KeepsReplacementChar reads GB18030 text that holds
-// U+FFFD, as text converted from UTF-8 with a replacement character does:
-// the four bytes 84 31 A4 37 are that character, not undecodable bytes.
+// TestDecodeTextGB18030KeepsReplacementChar reads GB18030 text that
+// contains U+FFFD, as text converted from UTF-8 with a replacement
+// character does. The four bytes 84 31 A4 37 are that character, not
+// undecodable bytes.
 func TestDecodeTextGB18030KeepsReplacementChar(t *testing.T) {
 	text := "春眠不觉晓，\uFFFD处处闻啼鸟。\n夜来风雨声，花落知多少。"
 	gb, err := simplifiedchinese.GB18030.NewEncoder().String(text)

@@ -201,7 +201,7 @@ func LoadCheckpoint(dir string) (*Checkpoint, error) {
 		return nil, fmt.Errorf("load checkpoint: %s does not exist; pass a checkpoint "+
 			"folder such as runs/NAME/best: %w", dir, err)
 	case err == nil && !st.IsDir():
-		return nil, fmt.Errorf("load checkpoint: %s is a file; pass the folder that holds "+
+		return nil, fmt.Errorf("load checkpoint: %s is a file; pass the folder that contains "+
 			"it, %s", dir, filepath.Dir(dir))
 	}
 	var cfg Config

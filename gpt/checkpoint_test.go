@@ -196,7 +196,7 @@ func TestLoadCheckpointNamesRunDirectory(t *testing.T) {
 	model := filepath.Join(best, ModelFile)
 	_, err = LoadCheckpoint(model)
 	if err == nil || !strings.Contains(err.Error(), model+" is a file") ||
-		!strings.Contains(err.Error(), "the folder that holds it, "+best) {
+		!strings.Contains(err.Error(), "the folder that contains it, "+best) {
 		t.Errorf("loading the model file gave %v, want one naming its folder", err)
 	}
 }

@@ -22,13 +22,13 @@ import (
 // step runs two sections per layer and one for the output head, and the
 // caller adds up their partial sums in between:
 //
-//   - secAttn has one task per head: the head's rows of q, k and v, its key
-//     and value into the cache, attention over the cache, and the head's
-//     share of the output projection (att_h times the head's columns of
-//     Wproj) as a partial sum;
-//   - secMLP has one task per slice of the hidden layer: the slice's rows of
-//     the first matrix, GELU, and the slice's share of the second matrix as
-//     a partial sum;
+//   - secAttn has one task per head. It computes the head's q, k and v,
+//     stores k and v in the cache and attends over the cache. It then adds
+//     the head's partial sum of the output projection: att_h times the
+//     head's columns of Wproj.
+//   - secMLP has one task per slice of the hidden layer. It computes the
+//     slice's rows of the first matrix and GELU, then the slice's partial
+//     sum of the second matrix.
 //   - secHead has one task per range of vocab rows of the logits.
 //
 // Splitting each projection by its input columns lets a head and its share
@@ -151,10 +151,10 @@ func (s *inferer) input(f []float32, q []int16) input {
 	return in
 }
 
-// decodeLayer holds one block's matrices for the decode step. attn and fc
-// keep the model's layout; proj and out are stored by blocks of input
-// columns, block j being the rows (C) of the j-th column slice, so that a
-// task's share of the projection is one contiguous matrix.
+// decodeLayer is one block's matrices for the decode step. attn and fc
+// keep the model's layout. proj and out are stored by blocks of input
+// columns, so that a task's share of a projection is one contiguous
+// matrix: block j is the C rows of the j-th column slice.
 type decodeLayer struct {
 	attn weight // (3C, C): rows q, k, v
 	proj weight // (H·C, hd): block h is Wproj[:, h·hd:(h+1)·hd]
@@ -183,11 +183,11 @@ func columnBlocks(w []float32, rows, k, f int) []float32 {
 	return out
 }
 
-// mlpParts returns the number of slices the decode step splits the hidden
-// layer of width hidden into for a team of workers: two per worker where
-// they divide it, so that the caller can take over a descheduled helper's
-// slice, and preferably slices whose width is a multiple of 32, then of
-// 16, which the assembly kernels take whole.
+// mlpParts returns the number of slices the decode step splits a hidden
+// layer of width hidden into for a team of workers. It prefers two per
+// worker, so that the caller can take over a descheduled helper's slice.
+// It also prefers widths that are a multiple of 32, then of 16, because
+// the assembly kernels take those whole.
 func mlpParts(hidden, workers int) int {
 	for _, width := range []int{32, 16, 1} {
 		for p := 2 * workers; p >= 1; p-- {

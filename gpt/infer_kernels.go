@@ -77,7 +77,13 @@ func gemvF16(x []float32, w []uint16, out []float32, n, k int) {
 }
 
 // gemvQ8 sets out[j] = scale[j]·(x·w[j]) for the n rows of w (n, k) in
-// 8-bit integers.
+// 8-bit integers. The decode step calls it only for inputs that
+// quantizeVec rejects.
+//
+// NOTE: it has AVX-512 assembly only, so at the AVX2 level a model whose
+// widths are not multiples of 16 (or exceed maxQuantLen) decodes 8-bit
+// weights in plain Go, slower
+// than with --weights f16.
 func gemvQ8(x []float32, w []int8, scale, out []float32, n, k int) {
 	_ = w[n*k-1]
 	_ = out[n-1]
@@ -132,9 +138,10 @@ func quantizeVec(xq []int16, x []float32) (float32, bool) {
 // gemvQ8I16 sets out[j] = scale[j]·xs·(xq·w[j]) for the n rows of w (n, k)
 // in 8-bit integers and xq from quantizeVec, so that the assembly runs and
 // k is a multiple of 16 up to maxQuantLen. The products are summed in
-// integer lanes without overflow and the lanes in float32, so each result
-// differs from gemvQ8 of the float32 input by the rounding of that input,
-// at most xs/2 per element, and float32 rounding of the sum.
+// integer lanes without overflow, and the lanes are added in float32. Each
+// result thus differs from gemvQ8 of the float32 input by the rounding of
+// that input (at most xs/2 per element) and the float32 rounding of the
+// lane sums.
 func gemvQ8I16(xq []int16, xs float32, w []int8, scale, out []float32, n, k int) {
 	_ = w[n*k-1]
 	_ = out[n-1]

@@ -193,12 +193,16 @@ func TestQuantizeVec(t *testing.T) {
 				t.Errorf("q[%d] = %d; want %d", i, v, w)
 			}
 		}
-		for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
+
+		// Vectors that stay in float32.
+		for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1)),
+			float32(math.Inf(-1))} {
 			x[5] = bad
 			if _, ok := quantizeVec(q, x); ok {
-				t.Errorf("quantizeVec took a vector holding %g", bad)
+				t.Errorf("quantizeVec took a vector containing %g", bad)
 			}
 		}
+		x[5] = 0
 		if _, ok := quantizeVec(q, make([]float32, 64)); ok {
 			t.Error("quantizeVec took an all-zero vector")
 		}
@@ -210,13 +214,19 @@ func TestQuantizeVec(t *testing.T) {
 		if _, ok := quantizeVec(make([]int16, len(long)), long); ok {
 			t.Errorf("quantizeVec took %d elements, more than %d", len(long), maxQuantLen)
 		}
+
 		// 48 elements: the AVX-512 kernel's single-vector steps.
 		x48 := append([]float32(nil), x[:48]...)
-		x48[5], x48[47] = 0, -4 // x[5] holds the last bad value above
-		if s, ok := quantizeVec(q[:48], x48); !ok || s != 4.0/32767 || q[47] != -32767 ||
-			q[1] != -8192 {
-			t.Errorf("48 elements: scale %g, %t, q[1] %d, q[47] %d; want %g, true, -8192, "+
-				"-32767", s, ok, q[1], q[47], 4.0/32767)
+		x48[47] = -4
+		s, ok = quantizeVec(q[:48], x48)
+		if !ok || s != 4.0/32767 {
+			t.Fatalf("48 elements: scale %g, %t; want %g, true", s, ok, 4.0/32767)
+		}
+		if q[1] != -8192 {
+			t.Errorf("48 elements: q[1] = %d; want -8192", q[1])
+		}
+		if q[47] != -32767 {
+			t.Errorf("48 elements: q[47] = %d; want -32767", q[47])
 		}
 	})
 }

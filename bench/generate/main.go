@@ -10,11 +10,11 @@
 // of those settings and rounds is PyTorch's figure, and the output names
 // the environment that won.
 //
-// goushi runs with its default weights (8-bit where AVX-512 or AVX2 runs) and
-// with half-precision and float32 weights, on a frozen model as sample and
-// serve use it; each figure is the best of its rounds. Both generate the same number
-// of tokens per run: the context length minus the 64-token prompt that
-// goushi prefills.
+// goushi runs with its default weights (8-bit where AVX-512 or AVX2 runs)
+// and with half-precision and float32 weights, on a frozen model as sample
+// and serve use it. Each figure is the best of its rounds. Both systems
+// generate the same number of tokens per run: the context length minus
+// the 64-token prompt that goushi prefills.
 //
 // GOUSHI_KERNELS in the environment chooses goushi's kernels, as for
 // goushi itself; PyTorch ignores it.

@@ -153,10 +153,10 @@ func evaluate(ck *gpt.Checkpoint, ids gpt.TokenStream, batch int,
 	return gpt.EvaluateDecode(ck.Model, ck.Tokenizer, ids, 0, gpt.Precision(weights))
 }
 
-// evalTokenFile scores a token file of goushi train. Its documents' bytes,
-// recorded per style when it was written, must equal the bytes of its
-// ids under the checkpoint's tokenizer; otherwise another tokenizer wrote
-// it and its ids mean other text.
+// evalTokenFile scores a token file written by goushi train. The file
+// records its documents' bytes per style, and these must equal the bytes
+// of its ids under the checkpoint's tokenizer. A mismatch means another
+// tokenizer wrote the file, so its ids stand for other text.
 func evalTokenFile(ck *gpt.Checkpoint, path string, batch int,
 	weights string) (evalFileResult, error) {
 	if _, err := os.Stat(path + ".json"); err != nil {
@@ -170,7 +170,7 @@ func evalTokenFile(ck *gpt.Checkpoint, path string, batch int,
 	}
 	defer f.Close()
 	if f.Len() < 2 {
-		return evalFileResult{}, fmt.Errorf("%s holds %d ids; scoring needs at least 2",
+		return evalFileResult{}, fmt.Errorf("%s contains %d ids; scoring needs at least 2",
 			path, f.Len())
 	}
 	tok := ck.Tokenizer
@@ -181,7 +181,7 @@ func evalTokenFile(ck *gpt.Checkpoint, path string, batch int,
 	for i := range f.Len() {
 		id := f.At(i)
 		if id >= tok.VocabSize() {
-			return evalFileResult{}, fmt.Errorf("%s holds id %d, outside the %d tokens of "+
+			return evalFileResult{}, fmt.Errorf("%s contains id %d, outside the %d tokens of "+
 				"%s; score it with the checkpoint of the run that wrote it", path, id,
 				tok.VocabSize(), ck.Dir)
 		}

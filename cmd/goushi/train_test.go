@@ -68,7 +68,7 @@ func TestTrainCommandWritesLoadableCheckpoint(t *testing.T) {
 
 // checkEvalTokenFile scores the run's held-out token file: its bytes must
 // be those its spans recorded when it was written, and a copy whose record
-// disagrees, as one written with another tokenizer would, is refused.
+// disagrees, as one written with another tokenizer would, is rejected.
 func checkEvalTokenFile(t *testing.T, checkpoint, val string) {
 	f, err := gpt.OpenTokenFile(val)
 	if err != nil {
