@@ -82,8 +82,7 @@ func gemvF16(x []float32, w []uint16, out []float32, n, k int) {
 //
 // NOTE: it has AVX-512 assembly only, so at the AVX2 level a model whose
 // widths are not multiples of 16 (or exceed maxQuantLen) decodes 8-bit
-// weights in plain Go, slower
-// than with --weights f16.
+// weights in plain Go, slower than with --weights f16.
 func gemvQ8(x []float32, w []int8, scale, out []float32, n, k int) {
 	_ = w[n*k-1]
 	_ = out[n-1]
